@@ -30,16 +30,13 @@ class DenoisingPlot(pg.PlotWidget):
         self._masked = np.zeros((0, 0), dtype=np.int64)
         self._count = 0
         self._curves: list[pg.PlotDataItem] = []
-        self._legend = None
+        self._legend = self.addLegend(offset=(-10, 10), labelTextSize="8pt")
 
     def reset(self, num_candidates: int, total_steps: int) -> None:
         """Clear the plot for a run of ``num_candidates`` candidates and ``total_steps`` steps."""
         self.clear()
-        if self._legend is not None:
-            self._legend.scene().removeItem(self._legend)
-            self._legend = None
-        if num_candidates <= MAX_LEGEND_ENTRIES:
-            self._legend = self.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self._legend.clear()
+        self._legend.setVisible(num_candidates <= MAX_LEGEND_ENTRIES)
         self._steps = np.zeros(total_steps, dtype=np.int64)
         self._masked = np.zeros((total_steps, num_candidates), dtype=np.int64)
         self._count = 0

@@ -69,6 +69,7 @@ class ResidueStrip(QWidget):
         self._cells = list(cells)
         self._rect_width = -1
         self._drag_anchor = self._drag_current = None
+        self.setMinimumHeight(self.heightForWidth(self.width()))
         self.updateGeometry()
         self.update()
 
