@@ -289,6 +289,15 @@ class StructureView(QWebEngineView):
                          "(see the log for the page's messages)")
 
     def cleanup(self) -> None:
+        """Delete the page and the temporary files; the view shows nothing afterwards.
+
+        QtWebEngine warns at exit when a page outlives its profile, which happens when
+        the view is still alive as the application shuts down.
+        """
+        self._ready_timer.stop()
+        if self._page is not None:
+            self._page.deleteLater()
+            self._page = None
         if self._temporary is not None:
             self._temporary.cleanup()
             self._temporary = None

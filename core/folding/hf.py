@@ -35,6 +35,11 @@ class HFEsmFoldBackend:
         self._model = None
         self._load_lock = threading.Lock()
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory, so that the next fold starts without loading."""
+        return self._model is not None
+
     def load(self):
         """Load the model onto the device (once), raising FoldError when it is unavailable."""
         with self._load_lock:
