@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -196,7 +197,8 @@ def _train(args) -> int:
         output = train(config)
     except _user_errors() as error:
         raise UsageError(str(error)) from None
-    print(f"checkpoint written to {output}", file=sys.stderr)
+    if os.environ.get("RANK", "0") == "0":
+        print(f"checkpoint written to {output}", file=sys.stderr)
     return 0
 
 
