@@ -29,14 +29,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def prepare_qt_environment() -> None:
+    """Set what QtWebEngine (the 3D structure view) reads when the QApplication starts; call before creating it."""
+    try:
+        from .structure_panel import configure_webengine_environment
+    except ImportError:
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+        return
+    configure_webengine_environment()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, open the main window and run the Qt event loop; return the exit status."""
     arguments = sys.argv[1:] if argv is None else argv
     args, qt_arguments = build_parser().parse_known_args(arguments)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    # QtWebEngine (used by the structure view) needs shared OpenGL contexts set before the app exists.
-    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    prepare_qt_environment()
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_arguments])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)

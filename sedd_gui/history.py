@@ -248,28 +248,36 @@ class HistoryStore:
             connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
 
     def _connect_memory(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(":memory:")
+        connection = sqlite3.connect(":memory:", timeout=LOCK_TIMEOUT_S)
         self._prepare(connection)
         return connection
 
     def _fall_back(self, error: Exception) -> None:
-        """Switch to an in-memory database, copying what the file still lets us read."""
+        """Switch to an in-memory database, copying the runs that the file still lets us read."""
         self.problem = describe_database_error(self.path, error)
         log.warning("history database unusable, using memory: %s", self.problem)
-        memory = sqlite3.connect(":memory:")
         if self._connection is not None:
-            try:
-                self._connection.backup(memory)
-            except sqlite3.Error as backup_error:
-                log.warning("could not copy the history into memory: %s", backup_error)
             self._connection.close()
-        self._connection = memory
+        self._connection = self._connect_memory()
+        if self.path is not None and self.path.is_file():
+            self._copy_into_memory()
+
+    def _copy_into_memory(self) -> None:
+        # Plain SELECTs through ATTACH honour the lock timeout; sqlite3's backup() would retry forever.
+        connection = self._connection
         try:
-            self._prepare(memory)
-        except sqlite3.Error:
-            # The copy came from a file with a schema this version cannot use: start empty.
-            memory.close()
-            self._connection = self._connect_memory()
+            connection.execute("ATTACH DATABASE ? AS stored", (str(self.path),))
+        except sqlite3.Error as error:
+            log.warning("could not read the history file: %s", error)
+            return
+        try:
+            with connection:
+                for table in ("runs", "candidates", "structures"):
+                    connection.execute(f"INSERT INTO main.{table} SELECT * FROM stored.{table}")
+        except sqlite3.Error as error:
+            log.warning("could not copy the history into memory: %s", error)
+        finally:
+            connection.execute("DETACH DATABASE stored")
 
     def _write(self, operation, argument):
         try:

@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
     modelChanged = Signal()  # a checkpoint finished loading, or failed to
 
     def __init__(self, settings: QSettings, history: HistoryStore, checkpoint=USE_SETTINGS,
-                 prompt: str | None = None, parent: QWidget | None = None):
+                 prompt: str | None = None, show_structures: bool = True, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("sedd-gui: protein infilling with discrete diffusion")
         self._settings = settings
@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         self._run_seed = 0
         self._closed = False
 
-        self._build_widgets()
+        self._build_widgets(show_structures and StructurePanel is not None)
         self._build_actions()
         self.settings_panel.set_values(self._values)
         self.editor.set_text(prompt if prompt is not None else self._values.prompt)
@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
 
     # Layout -------------------------------------------------------------------
 
-    def _build_widgets(self) -> None:
+    def _build_widgets(self, show_structures: bool) -> None:
         self.banner = MessageBanner()
 
         self.editor = PromptEditor()
@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.structure_panel = None
-        if StructurePanel is not None:
+        if show_structures:
             self.structure_panel = StructurePanel()
             self.structure_panel.structureReady.connect(self._structure_ready)
             dock = QDockWidget("Structure", self)
@@ -423,6 +423,7 @@ class MainWindow(QMainWindow):
         self.table.set_rows(rows)
         if not self.table.current_candidate():
             self.table.select_candidate(1)
+        self._offer_structures(rows)
         self._show_candidate(self.table.current_candidate())
         self._save_run(outcome)
 
@@ -640,6 +641,10 @@ class MainWindow(QMainWindow):
         self.table.set_rows(rows)
         for structure in self._history.structures(run_id):
             self.table.source.set_structure_scores(structure.sequence, structure.mean_plddt, structure.ptm)
+            if self.structure_panel is not None:
+                self.structure_panel.add_structure(structure.sequence, structure.pdb_text, structure.backend,
+                                                   structure.ptm)
+        self._offer_structures(rows)
         self.plot.show_trajectory(record.trajectory, record.steps)
         self.table.select_candidate(1)
         self._show_candidate(self.table.current_candidate())
@@ -657,11 +662,18 @@ class MainWindow(QMainWindow):
 
     # Structures ---------------------------------------------------------------
 
+    def _offer_structures(self, rows: list[CandidateRow]) -> None:
+        """Give the structure panel the complete candidates, for its Fold all button."""
+        if self.structure_panel is not None:
+            self.structure_panel.set_candidates([row.sequence for row in rows if row.complete])
+
     def _structure_ready(self, sequence: str, mean_plddt: float, ptm: float, pdb_text: str, backend: str) -> None:
-        ptm_value = ptm if ptm is not None and math.isfinite(ptm) else None
-        self.table.source.set_structure_scores(sequence, mean_plddt, ptm_value)
+        """Fill pLDDT and pTM of the folded candidate and store the structure with the current run."""
+        plddt_value = mean_plddt if math.isfinite(mean_plddt) else None
+        ptm_value = ptm if math.isfinite(ptm) else None
+        self.table.source.set_structure_scores(sequence, plddt_value, ptm_value)
         if self._current_run_id is not None:
-            self._history.add_structure(self._current_run_id, sequence, pdb_text, mean_plddt, ptm_value, backend)
+            self._history.add_structure(self._current_run_id, sequence, pdb_text, plddt_value, ptm_value, backend)
 
     # Closing ------------------------------------------------------------------
 
@@ -677,6 +689,8 @@ class MainWindow(QMainWindow):
         self._worker = None
         stop_thread(self._loader_thread)
         self._loader_thread = None
+        if self.structure_panel is not None:
+            self.structure_panel.shutdown()
         self._closed = True
 
         self.settings_panel.update_run_settings(self._values)

@@ -142,7 +142,8 @@ def test_window_works_with_damaged_history(qtbot, tmp_path, monkeypatch, tiny_ch
     path.parent.mkdir(parents=True)
     path.write_bytes(b"\x00garbage" * 500)
 
-    window = MainWindow(open_settings(), HistoryStore(path), checkpoint=str(tiny_checkpoint), prompt="MK[4]V")
+    window = MainWindow(open_settings(), HistoryStore(path), checkpoint=str(tiny_checkpoint), prompt="MK[4]V",
+                        show_structures=False)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.model() is not None, timeout=10_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -12,11 +13,15 @@ from PySide6.QtGui import QGuiApplication
 
 from core.data import read_fasta
 from core.device import available_devices
+from sedd_gui.app import prepare_qt_environment
 from sedd_gui.candidate_table import COLUMN_RANK, COLUMN_SCORE
 from sedd_gui.history import DATABASE_NAME, HistoryStore
 from sedd_gui.main_window import MainWindow
 from sedd_gui.settings import data_dir, open_settings
 from sedd_gui.workers import InfillWorker
+
+# QtWebEngine reads its settings when the QApplication starts, which happens after collection.
+prepare_qt_environment()
 
 PROMPT = "MKV[5]GLE{ST}AA"
 RUN_TIMEOUT_MS = 30_000
@@ -42,9 +47,11 @@ def slow_steps(monkeypatch):
     monkeypatch.setattr(InfillWorker, "_on_step", slow_on_step)
 
 
-def open_window(qtbot, checkpoint, prompt=None) -> MainWindow:
+def open_window(qtbot, checkpoint, prompt=None, show_structures=False) -> MainWindow:
+    """Open the window on ``checkpoint``; the structure panel (a web view, slow to start) only on request."""
     window = MainWindow(open_settings(), HistoryStore(data_dir() / DATABASE_NAME),
-                        checkpoint=str(checkpoint) if checkpoint is not None else None, prompt=prompt)
+                        checkpoint=str(checkpoint) if checkpoint is not None else None, prompt=prompt,
+                        show_structures=show_structures)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -394,7 +401,7 @@ def test_settings_persist_between_windows(qtbot, gui_data, tiny_checkpoint):
 def test_saved_checkpoint_is_reopened(qtbot, gui_data, tiny_checkpoint):
     window = open_window(qtbot, tiny_checkpoint, "MK_")
     window.close()
-    window = MainWindow(open_settings(), HistoryStore(None), prompt="MK_")
+    window = MainWindow(open_settings(), HistoryStore(None), prompt="MK_", show_structures=False)
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.model() is not None, timeout=10_000)
     assert window.model().path == tiny_checkpoint
@@ -460,3 +467,38 @@ def test_unexpected_engine_error_is_reported(qtbot, window, monkeypatch):
         qtbot.mouseClick(window.run_button, Qt.MouseButton.LeftButton)
     assert "RuntimeError: shape mismatch in attention" in window.banner.text()
     assert window.run_button.isEnabled()
+
+
+def test_structure_panel_fills_table_and_history(qtbot, gui_data, tiny_checkpoint):
+    structure_panel = pytest.importorskip("sedd_gui.structure_panel")
+    from test_structure_fixtures import backbone_pdb
+
+    window = open_window(qtbot, tiny_checkpoint, PROMPT, show_structures=True)
+    panel = window.structure_panel
+    assert isinstance(panel, structure_panel.StructurePanel)
+    configure(window, candidates=3, steps=12)
+    run_to_end(qtbot, window)
+    assert panel.fold_all_button.isVisibleTo(panel)
+
+    window.table.select_candidate(2)
+    row = window.table.source.row_for_candidate(2)
+    assert panel._sequence == row.sequence
+    assert panel._filled == sorted(row.filled)
+
+    pdb_text = backbone_pdb(row.sequence)
+    panel.structureReady.emit(row.sequence, 71.25, math.nan, pdb_text, "test-backend")
+    assert window.table.source.row_for_candidate(2).plddt == 71.25
+    assert window.table.source.row_for_candidate(2).ptm is None
+    run_id = window.current_run_id()
+    [stored] = window.history().structures(run_id)
+    assert stored.sequence == row.sequence
+    assert stored.mean_plddt == 71.25
+
+    configure(window, candidates=2, steps=8, seed=3)
+    run_to_end(qtbot, window)
+    assert window.table.source.row_for_candidate(2).plddt is None
+    window.open_history_run(run_id)
+    assert window.table.source.row_for_candidate(2).plddt == 71.25
+    assert panel.structure_for(row.sequence) is not None
+    window.close()
+    assert not panel.is_folding()
