@@ -27,6 +27,7 @@ HEADER_TIPS = {
     COLUMN_PTM: "Predicted TM-score of the folded structure (0-1), where the folding backend gives one",
 }
 
+FILLED_CONTEXT = 4  # fixed residues shown before the first filled one when a sequence is cut
 SORT_ROLE = Qt.ItemDataRole.UserRole
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -68,7 +69,10 @@ class CandidateTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column == COLUMN_SEQUENCE:
             state = "complete" if row.complete else "still has masked residues"
-            return f"candidate {row.index}: {row.length} residues, {len(row.filled)} filled, {state}"
+            lines = [f"candidate {row.index}: {row.length} residues, {state}",
+                     f"filled by the model: {format_ranges(row.filled) or 'none'}"]
+            lines += [row.sequence[i : i + 60] for i in range(0, row.length, 60)]
+            return "\n".join(lines)
         return None
 
     # Content ------------------------------------------------------------------
@@ -104,6 +108,21 @@ class CandidateTableModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(number, COLUMN_PLDDT), self.index(number, COLUMN_PTM))
                 matched = True
         return matched
+
+
+def format_ranges(positions) -> str:
+    """Write 0-based positions as 1-based ranges, e.g. {20, 21, 22, 30} -> '21-23, 31'."""
+    ordered = sorted(positions)
+    parts = []
+    start = previous = None
+    for position in ordered + [None]:
+        if start is not None and position == previous + 1:
+            previous = position
+            continue
+        if start is not None:
+            parts.append(f"{start + 1}" if start == previous else f"{start + 1}-{previous + 1}")
+        start = previous = position
+    return ", ".join(parts)
 
 
 def _finite(value: float | None) -> float | None:
@@ -183,7 +202,15 @@ class SequenceDelegate(QStyledItemDelegate):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         plain = option.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
         x = option.rect.left() + 4
-        for position, letter in enumerate(row.sequence):
+        start = self._first_shown(row, max(1, (option.rect.width() - 8) // width))
+        if start > 0:
+            painter.setFont(self._font)
+            painter.setPen(plain)
+            painter.drawText(QRect(x, option.rect.top(), width, option.rect.height()), Qt.AlignmentFlag.AlignCenter, "…")
+            x += width
+            start += 1
+        for position in range(start, row.length):
+            letter = row.sequence[position]
             cell = QRect(x, option.rect.top() + 2, width, option.rect.height() - 4)
             if letter == "_":
                 painter.fillRect(cell, QColor(MASKED_COLOR))
@@ -201,6 +228,13 @@ class SequenceDelegate(QStyledItemDelegate):
             if x > option.rect.right():
                 break
         painter.restore()
+
+    @staticmethod
+    def _first_shown(row: CandidateRow, visible: int) -> int:
+        """Return the first position to draw so that the filled residues are in view when the column is too narrow."""
+        if row.length <= visible or not row.filled:
+            return 0
+        return max(0, min(min(row.filled) - FILLED_CONTEXT, row.length - visible))
 
     def sizeHint(self, option, index):
         size = super().sizeHint(option, index)

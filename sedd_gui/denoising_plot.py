@@ -37,6 +37,7 @@ class DenoisingPlot(pg.PlotWidget):
         self.clear()
         self._legend.clear()
         self._legend.setVisible(num_candidates <= MAX_LEGEND_ENTRIES)
+        self._legend.setColumnCount(1 if num_candidates <= 4 else 2)
         self._steps = np.zeros(total_steps, dtype=np.int64)
         self._masked = np.zeros((total_steps, num_candidates), dtype=np.int64)
         self._count = 0

@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.structure_panel = None
+        self.structure_dock = None
         if show_structures:
             self.structure_panel = StructurePanel()
             self.structure_panel.structureReady.connect(self._structure_ready)
@@ -220,6 +221,7 @@ class MainWindow(QMainWindow):
             dock.setObjectName("structureDock")
             dock.setWidget(self.structure_panel)
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.structure_dock = dock
 
         self.statusBar().showMessage("Ready")
 
@@ -262,6 +264,11 @@ class MainWindow(QMainWindow):
         candidates_menu = self.menuBar().addMenu("&Candidates")
         candidates_menu.addAction(copy)
         candidates_menu.addAction(use)
+        if self.structure_dock is not None:
+            view_menu = self.menuBar().addMenu("&View")
+            toggle = self.structure_dock.toggleViewAction()
+            toggle.setText("&Structure panel")
+            view_menu.addAction(toggle)
         self.addAction(self.run_action)
         self.addAction(self.cancel_action)
 

@@ -19,9 +19,8 @@ from .fasta import looks_like_fasta
 from .prompt_cells import FIXED, RESTRICTED, VARIABLE, MaskEditError, prompt_cells, set_masked
 from .residue_strip import VARIABLE_SPAN_UNITS, ResidueStrip, StripCell
 
-SYNTAX_HELP = ("Letters are fixed residues;  _  masks one residue;  [n]  masks n;  [a-b]  masks a span of a to b "
-               "residues (length drawn per candidate);  {ST}  masks one residue restricted to S or T.  "
-               "Click or drag over the cells below to mask or unmask them.")
+SYNTAX_HELP = ("Letters: fixed residues · _ one masked residue · [n] n masked · [a-b] a span of a to b, "
+               "length drawn per candidate · {ST} one residue, S or T · click or drag over cells to mask them")
 
 
 class PromptTextEdit(QPlainTextEdit):
@@ -59,7 +58,8 @@ class PromptEditor(QWidget):
         font.setStyleHint(QFont.StyleHint.Monospace)
         self.text_edit.setFont(font)
         self.text_edit.setTabChangesFocus(True)
-        self.text_edit.setFixedHeight(self.text_edit.fontMetrics().lineSpacing() * 4 + 14)
+        self.text_edit.setFixedHeight(self.text_edit.fontMetrics().lineSpacing() * 3 + 14)
+        self.text_edit.setToolTip(SYNTAX_HELP.replace(" · ", "\n"))
         self.text_edit.fastaPasted.connect(self.fastaPasted)
         self.text_edit.textChanged.connect(self._reparse)
 
