@@ -1,6 +1,6 @@
 """GUI responsiveness benchmark: the largest event-loop stall of the window during a long run.
 
-Opens the real main window (offscreen unless QT_QPA_PLATFORM says otherwise), runs a
+Opens the real main window (offscreen unless QT_QPA_PLATFORM names another platform), runs a
 1024-step infill of 8 candidates on human acylphosphatase 1 with 20 residues masked,
 and meanwhile fires a QTimer every 5 ms in the GUI thread. The gap between two probe
 ticks minus the interval is a stall: time in which the window could not react to

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 class CandidateRow:
     """One candidate as the table shows it.
 
-    index: 1-based candidate number (candidate b uses span lengths drawn from the seed
-    and b); score: mean log-probability per filled residue in nats, None while the run
-    is still going; identity: percent of the candidate's residues identical to the
-    prompt's fixed residues at their positions; recovery: percent of filled residues
-    equal to the residue they replaced, None when no replaced residue is known;
-    plddt and ptm: structure confidence, None until a structure is predicted.
+    ``index`` is the 1-based candidate number, and candidate b draws its span lengths
+    from the seed and b. ``score`` is the mean log-probability per filled residue in
+    nats, None while the run is still going. ``identity`` is the percent of residues
+    identical to the prompt's fixed residues at their positions. ``recovery`` is the
+    percent of filled residues equal to the residue they replaced, None when no
+    replaced residue is known. ``plddt`` and ``ptm`` stay None until a structure is predicted.
     """
 
     index: int

@@ -65,7 +65,7 @@ class DenoisingPlot(pg.PlotWidget):
             curve.setData(x, self._masked[: self._count, index])
 
     def show_trajectory(self, trajectory: list[tuple[int, list[int]]], total_steps: int) -> None:
-        """Draw a stored run at once: ``trajectory`` holds (step, masked per candidate) pairs."""
+        """Draw a stored run at once: ``trajectory`` contains (step, masked per candidate) pairs."""
         count = len(trajectory[0][1]) if trajectory else 0
         self.reset(count, total_steps)
         self.append([step for step, _ in trajectory], [masked for _, masked in trajectory])

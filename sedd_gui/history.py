@@ -133,18 +133,18 @@ class RunSummary:
 
 
 def describe_database_error(path: Path | None, error: Exception) -> str:
-    """Turn an SQLite or file-system error into a message that says what happened and what to do."""
+    """Turn an SQLite or file-system error into a message that names the problem and the fix."""
     where = str(path) if path is not None else "the history database"
     text = str(error).lower()
-    kept = "Runs of this session are kept in memory only and are lost when you close the app."
+    memory_note = "Runs of this session are kept in memory only and are lost when you close the app."
     if "locked" in text or "busy" in text:
-        return f"The history database {where} is locked by another program (another sedd-gui window?). {kept}"
+        return f"The history database {where} is locked by another program (another sedd-gui window?). {memory_note}"
     if "readonly" in text or "read-only" in text or isinstance(error, PermissionError):
-        return f"The history database {where} is read-only ({error}). {kept} Fix the permissions to keep history."
+        return f"The history database {where} is read-only ({error}). {memory_note} Fix the permissions to keep history."
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (f"The history database {where} is damaged ({error}). {kept} "
+        return (f"The history database {where} is damaged ({error}). {memory_note} "
                 "Move the file away to start a new history.")
-    return f"The history database {where} cannot be used ({error}). {kept}"
+    return f"The history database {where} cannot be used ({error}). {memory_note}"
 
 
 class HistoryStore:

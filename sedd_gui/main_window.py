@@ -534,8 +534,8 @@ class MainWindow(QMainWindow):
         rows = self.table.selected_rows() if selected_only else self.table.rows_in_view_order()
         rows = [row for row in rows if row.sequence]
         if not rows:
-            what = "Select candidates" if selected_only else "Run the model"
-            self.statusBar().showMessage(f"Nothing to export: {what} first.", 5000)
+            missing_step = "Select candidates" if selected_only else "Run the model"
+            self.statusBar().showMessage(f"Nothing to export: {missing_step} first.", 5000)
             return None
         if path is None:
             chosen, _ = QFileDialog.getSaveFileName(self, "Export candidates as FASTA", "candidates.fasta",

@@ -21,16 +21,16 @@ VARIABLE = "variable"
 
 
 class MaskEditError(ValueError):
-    """A mask edit that cannot be written as prompt text, such as unmasking a residue nobody typed."""
+    """A mask edit that cannot be written as prompt text, such as unmasking a position whose residue is unknown."""
 
 
 @dataclass(frozen=True)
 class PromptCell:
     """One residue position of a prompt.
 
-    label: the residue letter, '_', the allowed letters of a restricted position, or
-    '[a-b]' for a variable span; segment: index into ``Prompt.segments``; position:
-    0-based residue index, None after a variable span.
+    ``label`` is the residue letter, '_', the allowed letters of a restricted position,
+    or '[a-b]' for a variable span. ``segment`` indexes ``Prompt.segments``. ``position``
+    is the 0-based residue index, None after a variable span.
     """
 
     kind: str
@@ -84,8 +84,9 @@ def set_masked(prompt: Prompt, indices: Iterable[int], masked: bool, reference: 
         for i in sorted(targets):
             position = cells[i].position
             if position is None or position not in reference:
-                shown = "after a variable span" if position is None else f"{position + 1}"
-                raise MaskEditError(f"no residue is known for position {shown}: type the letter in the prompt instead")
+                position_text = "after a variable span" if position is None else f"{position + 1}"
+                raise MaskEditError(f"no residue is known for position {position_text}: "
+                                    "type the letter in the prompt instead")
 
     cells_by_segment: dict[int, list[int]] = {}
     for i, cell in enumerate(cells):

@@ -1,8 +1,8 @@
 """The prompt editor: prompt text with inline errors, and a residue strip kept in sync with it.
 
-The text is the source of truth. Every edit reparses it with ``core.prompt``; the strip
-shows the parsed cells, and clicks on the strip rewrite the text (through the undo
-stack, so Ctrl+Z reverts a click). The editor also remembers the residue that was at
+The text is the source of truth. Every edit reparses it with ``core.prompt``, and the
+strip shows the parsed cells. Clicks on the strip rewrite the text through the undo
+stack, so Ctrl+Z reverts a click. The editor also remembers the residue that was at
 each masked position, so that a masked cell can be unmasked again and candidates can
 be compared with the residues they replaced.
 """

@@ -1,8 +1,8 @@
 """A strip of residue cells: one coloured cell per position, wrapped into rows, with position numbers.
 
-The prompt editor uses an editable strip, where clicking or dragging over cells asks
-to mask or unmask them; the result view uses a read-only strip that shows a candidate
-filling in. The strip only displays cells and reports requests: the owner edits the
+The prompt editor uses an editable strip, where clicking or dragging over cells
+requests that they be masked or unmasked. The result view uses a read-only strip that
+shows a candidate filling in. The strip only displays cells and reports requests: the owner edits the
 prompt text and sets new cells.
 """
 
@@ -27,11 +27,12 @@ NUMBER_EVERY = 10
 
 @dataclass(frozen=True)
 class StripCell:
-    """What one cell shows.
+    """Content of one cell.
 
-    label: a residue letter, '_' for a masked position, or a longer text for a
-    restricted position or a variable span; position: 0-based residue index or None
-    where it is not fixed; filled: a residue that the model filled in (outlined).
+    ``label`` is a residue letter, '_' for a masked position, or a longer text for a
+    restricted position or a variable span. ``position`` is the 0-based residue index,
+    or None where it is not fixed. ``filled`` marks a residue that the model filled in,
+    drawn underlined.
     """
 
     label: str

@@ -1,4 +1,4 @@
-"""Where the GUI keeps its data, and the run settings that persist between launches."""
+"""Data locations of the GUI, and the run settings that persist between launches."""
 
 from __future__ import annotations
 

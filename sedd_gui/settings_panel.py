@@ -182,8 +182,8 @@ class SettingsPanel(QWidget):
         self.checkpointRequested.emit(self.checkpoint_combo.itemData(index))
 
     def show_loading(self, path: str | None) -> None:
-        shown = path if path is not None else str(DEFAULT_CHECKPOINT)
-        self.model_label.setText(f"Loading {shown}…")
+        directory_text = path if path is not None else str(DEFAULT_CHECKPOINT)
+        self.model_label.setText(f"Loading {directory_text}…")
 
     def show_model(self, loaded: LoadedModel) -> None:
         self.model_label.setText(describe_model(loaded))

@@ -32,7 +32,7 @@ PROGRESS_INTERVAL_S = 0.05  # at most about 20 progress updates per second reach
 
 @dataclass
 class RunRequest:
-    """What to sample; device is a name that ``core.device.resolve_device`` accepts."""
+    """A sampling request; ``device`` is a name that ``core.device.resolve_device`` accepts."""
 
     prompt: Prompt
     num_candidates: int
@@ -46,9 +46,10 @@ class RunRequest:
 class ProgressUpdate:
     """Steps reported since the previous update.
 
-    steps: step numbers (1-based); masked: for each of those steps, the masked positions
-    left per candidate; sequences: each candidate's residues after the last of those
-    steps, with '_' where still masked; elapsed_s: seconds since the run started.
+    ``steps`` are 1-based step numbers, and ``masked`` gives for each of them the masked
+    positions left per candidate. ``sequences`` are the candidates' residues after the
+    last of those steps, with '_' where still masked. ``elapsed_s`` counts seconds since
+    the run started.
     """
 
     steps: list[int]

@@ -1,8 +1,8 @@
 """Painting pyqtgraph plots: some Qt binding and pyqtgraph versions crash in axis drawing.
 
 PySide6 6.12.0 with pyqtgraph 0.14.0 aborts the interpreter inside AxisItem painting
-as soon as a PlotWidget with data is drawn; these tests paint real plots, so such a
-combination fails here instead of in a user's session.
+as soon as a PlotWidget with data is drawn. These tests paint real plots, so that such
+a combination fails here instead of in a user's session.
 """
 
 from __future__ import annotations

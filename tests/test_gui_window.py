@@ -307,15 +307,15 @@ def test_use_candidate_as_prompt(qtbot, window):
 def test_open_fasta_chooses_record(qtbot, window, tmp_path):
     path = tmp_path / "two.fasta"
     path.write_text(">first\nMKVLAG\n>second protein\nGGHHKK\nLL\n")
-    asked = []
+    offered = []
 
     def choose(records):
-        asked.append([record.header for record in records])
+        offered.append([record.header for record in records])
         return 1
 
     window.choose_record = choose
     window.open_fasta(path)
-    assert asked == [["first", "second protein"]]
+    assert offered == [["first", "second protein"]]
     assert window.editor.text() == "GGHHKKLL"
     assert "second protein" in window.statusBar().currentMessage()
 
