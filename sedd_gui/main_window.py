@@ -89,7 +89,8 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1500, 950)
+            available = self.screen().availableGeometry()
+            self.resize(min(1900, int(available.width() * 0.95)), min(1100, int(available.height() * 0.95)))
 
         chosen = self._values.checkpoint if checkpoint is USE_SETTINGS else checkpoint
         chosen = str(chosen) if chosen is not None else None

@@ -371,6 +371,18 @@ def test_history_reopens_run(qtbot, window):
     assert window.current_run_id() == run_id
 
 
+def test_history_deletes_run(qtbot, window):
+    configure(window, candidates=2, steps=8)
+    run_to_end(qtbot, window)
+    run_to_end(qtbot, window)
+    first, second = window.history_panel.run_ids()
+    window.history_panel.table.selectRow(1)
+    qtbot.mouseClick(window.history_panel.delete_button, Qt.MouseButton.LeftButton)
+    assert window.history_panel.run_ids() == [first]
+    assert [run.run_id for run in window.history().list_runs()] == [first]
+    assert second < first
+
+
 def test_history_survives_restart(qtbot, gui_data, tiny_checkpoint):
     window = open_window(qtbot, tiny_checkpoint, PROMPT)
     configure(window, candidates=2, steps=8)
