@@ -267,8 +267,10 @@ class CandidateTable(QTableView):
         self.setWordWrap(False)
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(QFontMetrics(self.font()).height() + 8)
+        # Columns are fitted once per new set of rows: ResizeToContents would measure every
+        # cell again at each live update, which costs milliseconds of GUI time per update.
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COLUMN_SEQUENCE, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
         self.selectionModel().currentRowChanged.connect(self._emit_current)
@@ -276,6 +278,9 @@ class CandidateTable(QTableView):
     def set_rows(self, rows: list[CandidateRow]) -> None:
         current = self.current_candidate()
         self.source.set_rows(rows)
+        for column in range(len(COLUMNS)):
+            if column != COLUMN_SEQUENCE:
+                self.resizeColumnToContents(column)
         if current:
             self.select_candidate(current)
 

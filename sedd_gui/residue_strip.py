@@ -67,11 +67,13 @@ class ResidueStrip(QWidget):
     # Content ------------------------------------------------------------------
 
     def set_cells(self, cells: list[StripCell]) -> None:
+        same_layout = [cell.units for cell in cells] == [cell.units for cell in self._cells]
         self._cells = list(cells)
-        self._rect_width = -1
         self._drag_anchor = self._drag_current = None
-        self.setMinimumHeight(self.heightForWidth(self.width()))
-        self.updateGeometry()
+        if not same_layout:  # live updates change letters only, so they skip the relayout
+            self._rect_width = -1
+            self.setMinimumHeight(self.heightForWidth(self.width()))
+            self.updateGeometry()
         self.update()
 
     def cells(self) -> list[StripCell]:
