@@ -52,7 +52,7 @@ def infill(loaded: LoadedModel, prompt: str | Prompt, num_candidates: int = 4, s
            temperature: float = 1.0, seed: int = 0, device: torch.device | str | None = None,
            cached: bool = True, on_step: Callable[[StepReport], None] | None = None,
            should_stop: Callable[[], bool] | None = None) -> InfillResult:
-    """Fill the masked spans of ``prompt``; candidate b's span lengths come from Random(seed + b)."""
+    """Fill the masked spans of ``prompt``; each candidate's span lengths come from its own seeded Random."""
     if num_candidates < 1:
         raise ValueError(f"num_candidates={num_candidates} is invalid: ask for at least 1 candidate")
     if isinstance(prompt, str):
