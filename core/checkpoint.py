@@ -1,6 +1,6 @@
 """Checkpoints as a directory: ``config.json`` plus ``model.safetensors``.
 
-config.json holds the model config, the alphabet, the noise schedule, the
+config.json contains the model config, the alphabet, the noise schedule, the
 parametrisation and training metadata. Weights are read with safetensors, so loading
 never unpickles anything. Saving writes into a temporary sibling directory and
 renames it into place, so a crash never leaves a half-written checkpoint.
@@ -46,7 +46,7 @@ class CheckpointError(ValueError):
 
 @dataclass
 class LoadedModel:
-    """A model ready for sampling, with what its checkpoint says about it."""
+    """A model ready for sampling, with the name and metadata from its checkpoint."""
 
     model: ScoreNetwork
     config: ModelConfig

@@ -1,6 +1,6 @@
 """Model evaluation: ELBO in bits per residue and infill recovery, with baselines.
 
-The ELBO is the time integral of the score-entropy loss over [eps, 1] (core.loss),
+The ELBO is the time integral of the score-entropy loss over [eps, 1] (core.loss). It is
 estimated with the midpoint rule on a fixed grid of times and one seeded draw of x_t
 per sequence and time, so repeated runs give the same number. It covers the whole
 encoded sequence (EOS and padding included) and is divided by the number of residues.

@@ -18,10 +18,10 @@ from .sampler import SampleResult, StepReport, run
 class Candidate:
     """One infilled sequence.
 
-    filled: 0-based residue indices that the model filled in; score: mean model
-    log-probability (nats) of the filled residues when they were unmasked, higher is
-    more typical of the training family; complete: False when a cancelled run left
-    masked residues ('_' in the sequence).
+    filled: 0-based residue indices that the model filled in.
+    score: mean model log-probability (nats) of the filled residues when they were
+    unmasked. Higher means more typical of the training family.
+    complete: False when a cancelled run left masked residues ('_' in the sequence).
     """
 
     index: int

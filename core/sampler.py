@@ -32,7 +32,7 @@ from .noise import LogLinearNoise
 
 
 class Denoiser(Protocol):
-    """What the sampler needs from a model."""
+    """Interface of a model that the sampler can drive."""
 
     time_conditioned: bool
     num_real: int
@@ -137,7 +137,7 @@ def _restricted_distribution(log_probs: torch.Tensor, allowed: torch.Tensor, tem
 
 
 def _draw_categorical(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One float64 inverse-CDF draw per row of probs (N, V)."""
+    """Draw one index per row of probs (N, V) by float64 inverse-CDF sampling."""
     cdf = probs.cumsum(dim=-1)
     u = torch.rand(probs.shape[0], 1, dtype=torch.float64, generator=generator) * cdf[:, -1:]
     index = torch.searchsorted(cdf, u, right=True).clamp(max=probs.shape[-1] - 1)

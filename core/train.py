@@ -4,7 +4,7 @@ One process or many: under ``torchrun --nproc_per_node=N`` each rank trains on i
 slice of every global batch through DistributedDataParallel (gloo on CPU, NCCL on
 CUDA), and only rank 0 writes files.
 
-A run directory holds the checkpoint (config.json, model.safetensors with the EMA
+A run directory contains the checkpoint (config.json, model.safetensors with the EMA
 weights) plus the training state for --resume (training_state.safetensors: raw weights,
 optimizer moments, RNG state; training_state.json: step and schedule). Everything is
 written atomically every --save-every steps and at the end.
@@ -38,7 +38,7 @@ EVAL_SEQUENCES = 512
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on; the message says why and what to do."""
+    """Training cannot continue. The message gives the reason and the fix."""
 
 
 @dataclass
@@ -206,7 +206,7 @@ def _train(config: TrainConfig, distributed: _Distributed) -> Path:
 
     metadata = {
         "name": output.name,
-        "training": {**{k: v for k, v in asdict(config).items() if k not in ("resume", "verbose")}},
+        "training": {k: v for k, v in asdict(config).items() if k not in ("resume", "verbose")},
         "data": {"file": Path(config.data).name, "sha256": file_sha256(config.data), "records": dataset.records,
                  "used": len(dataset.sequences), "skipped_invalid": dataset.skipped_invalid,
                  "skipped_too_long": dataset.skipped_too_long},
