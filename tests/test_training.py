@@ -198,3 +198,22 @@ def test_ddp_two_cpu_processes(tmp_path):
     assert not firsts["0"] & firsts["1"]
     assert log.read_text().split() == ["0", "0"]
     assert load_checkpoint(tmp_path / "run").metadata["steps"] == 6
+
+
+def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, monkeypatch):
+    import core.train as train_module
+
+    real_loss = train_module.score_entropy_loss
+    calls = {"count": 0}
+
+    def loss_that_explodes(*args, **kwargs):
+        calls["count"] += 1
+        value = real_loss(*args, **kwargs)
+        return value * float("nan") if calls["count"] > 12 else value
+
+    monkeypatch.setattr(train_module, "score_entropy_loss", loss_that_explodes)
+    config = small_config(tmp_path, steps=30, save_every=10, eval_every=100)
+    with pytest.raises(TrainingError, match="the loss became nan at step 12"):
+        train(config)
+    assert json.loads((tmp_path / "run" / STATE_JSON).read_text())["step"] == 10
+    assert load_checkpoint(tmp_path / "run").metadata["steps"] == 10
