@@ -18,9 +18,8 @@ import urllib.parse
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, QThread, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSizePolicy, QSpinBox, QSplitter, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+                               QPushButton, QSpinBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from core.folding import BACKEND_LABELS, FoldError, Structure, create_backend, read_structure_file, structure_from_pdb
 from core.folding.hf import DEFAULT_MODEL
@@ -50,7 +49,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def has_gpu_device() -> bool:
-    """Whether this machine exposes a GPU render node (Linux DRM) or an NVIDIA device file."""
+    """Return whether this machine exposes a GPU render node (Linux DRM) or an NVIDIA device file."""
     return bool(glob.glob("/dev/dri/renderD*") or glob.glob("/dev/nvidia[0-9]*"))
 
 
@@ -65,16 +64,16 @@ def configure_webengine_environment(software_gl: bool | None = None) -> str:
     and from QT_QPA_PLATFORM=offscreen. Also sets Qt's AA_ShareOpenGLContexts.
     """
     flags = shlex.split(os.environ.get(WEBENGINE_FLAGS_VARIABLE, ""))
-    wanted = []
+    required = []
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        wanted.append("--no-sandbox")
+        required.append("--no-sandbox")
     if software_gl is None:
         software_gl = os.environ.get("QT_QPA_PLATFORM") == "offscreen" or not has_gpu_device()
     if software_gl:
-        wanted.extend(SOFTWARE_GL_FLAGS)
-    wanted.append("--disable-gpu-compositing")
+        required.extend(SOFTWARE_GL_FLAGS)
+    required.append("--disable-gpu-compositing")
 
-    for flag in wanted:
+    for flag in required:
         if flag not in flags:
             flags.append(flag)
     value = " ".join(flags)
@@ -86,6 +85,21 @@ def configure_webengine_environment(software_gl: bool | None = None) -> str:
         log.warning("configure_webengine_environment was called after the QApplication was created: "
                     "QtWebEngine may ignore %s", WEBENGINE_FLAGS_VARIABLE)
     return value
+
+
+def _labelled_row(*items) -> QWidget:
+    """Lay out widgets and (label text, widget) pairs side by side in one widget."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for item in items:
+        if isinstance(item, tuple):
+            label, widget = item
+            layout.addWidget(QLabel(label))
+            layout.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
+        else:
+            layout.addWidget(item)
+    return row
 
 
 def _swatch(color: str, text: str) -> str:
@@ -173,29 +187,13 @@ class StructurePanel(QWidget):
         self.max_residues_spin.setValue(PUBLIC_MAX_RESIDUES)
         self.max_residues_spin.setToolTip("Longest sequence the server accepts; the public ESM Atlas takes 400")
 
-        local_esm = QWidget()
-        form = QFormLayout(local_esm)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Weights folder:", self.weights_edit)
-        local_hf = QWidget()
-        form = QFormLayout(local_hf)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Model:", self.model_edit)
-        remote = QWidget()
-        form = QFormLayout(remote)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Server URL:", self.url_edit)
-        limits = QHBoxLayout()
-        limits.addWidget(self.consent_check)
-        limits.addStretch(1)
-        limits.addWidget(QLabel("Max residues:"))
-        limits.addWidget(self.max_residues_spin)
-        form.addRow(limits)
-
-        self.options_stack = QStackedWidget()
-        for page in (local_esm, local_hf, remote):
-            self.options_stack.addWidget(page)
-        self.options_stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        # One group of options per backend; only the chosen backend's group is visible.
+        self.esmfold_options = _labelled_row(("Weights folder:", self.weights_edit))
+        self.hf_options = _labelled_row(("Model:", self.model_edit))
+        self.remote_options = _labelled_row(("Server URL:", self.url_edit), self.consent_check,
+                                            ("Max residues:", self.max_residues_spin))
+        self.backend_options = {"esmfold": self.esmfold_options, "hf": self.hf_options,
+                                "remote": self.remote_options}
 
         self.remote_banner = QLabel()
         self.remote_banner.setWordWrap(True)
@@ -244,9 +242,12 @@ class StructurePanel(QWidget):
         backend_row = QHBoxLayout()
         backend_row.addWidget(QLabel("Backend:"))
         backend_row.addWidget(self.backend_combo)
-        backend_row.addWidget(QLabel("Device:"))
+        self.device_label = QLabel("Device:")
+        backend_row.addWidget(self.device_label)
         backend_row.addWidget(self.device_combo)
-        backend_row.addWidget(self.options_stack, 1)
+        backend_row.addWidget(self.esmfold_options, 1)
+        backend_row.addWidget(self.hf_options, 1)
+        backend_row.addStretch(0)
 
         action_row = QHBoxLayout()
         for button in (self.fold_button, self.fold_all_button, self.cancel_button):
@@ -276,6 +277,7 @@ class StructurePanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(backend_row)
+        layout.addWidget(self.remote_options)
         layout.addWidget(self.remote_banner)
         layout.addLayout(action_row)
         layout.addWidget(self.status_label)
@@ -294,7 +296,6 @@ class StructurePanel(QWidget):
         self.color_combo.currentIndexChanged.connect(self._on_color_changed)
         self.plot.residueHovered.connect(self._on_plot_hovered)
         self.plot.residueClicked.connect(self._on_plot_clicked)
-        self.view.ready.connect(self._on_view_ready)
         self.view.failed.connect(self._on_view_failed)
 
     # Public API ---------------------------------------------------------------
@@ -415,7 +416,7 @@ class StructurePanel(QWidget):
         return True
 
     def remote_folding_enabled(self) -> bool:
-        """Whether folding now sends sequences to a server."""
+        """Return whether folding now sends sequences to a server."""
         return self.backend_combo.currentData() == "remote" and self.consent_check.isChecked()
 
     def shown_structure(self) -> Structure | None:
@@ -456,8 +457,10 @@ class StructurePanel(QWidget):
 
     def _on_backend_changed(self, *_):
         name = self.backend_combo.currentData()
-        self.options_stack.setCurrentIndex([choice[0] for choice in BACKEND_CHOICES].index(name))
-        self.device_combo.setEnabled(name != "remote")
+        for backend, options in self.backend_options.items():
+            options.setVisible(backend == name)
+        self.device_label.setVisible(name != "remote")
+        self.device_combo.setVisible(name != "remote")
 
         remote = self.remote_folding_enabled()
         if remote:
@@ -541,6 +544,7 @@ class StructurePanel(QWidget):
         self.view_stack.setCurrentWidget(self.view)
         self.view.show_structure(structure, self._shown_filled, self.color_combo.currentData())
         self.plot.set_data(structure.plddt, self._shown_filled, self._shown_labels)
+        self.plot.show()
         self._update_info()
         self._update_legend()
         self._update_buttons()
@@ -552,6 +556,7 @@ class StructurePanel(QWidget):
         self.placeholder.setText(text)
         self.view_stack.setCurrentWidget(self.placeholder)
         self.plot.clear_data()
+        self.plot.hide()
         self.info_label.clear()
         self._update_legend()
         self._update_buttons()
@@ -592,9 +597,8 @@ class StructurePanel(QWidget):
         self.fold_button.setToolTip(tip)
         self.cancel_button.setEnabled(busy and not (self._worker and self._worker.cancelled))
         self.export_button.setEnabled(self._shown is not None)
-        for widget in (self.backend_combo, self.options_stack, self.device_combo):
-            widget.setEnabled(not busy and (widget is not self.device_combo
-                                            or self.backend_combo.currentData() != "remote"))
+        for widget in (self.backend_combo, self.device_combo, *self.backend_options.values()):
+            widget.setEnabled(not busy)
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status_label.setStyleSheet("color: #a00000;" if error else "color: #303030;")
@@ -619,10 +623,6 @@ class StructurePanel(QWidget):
     def _apply_highlight(self, index: int) -> None:
         self.plot.set_cursor(index)
         self.view.highlight_residue(index)
-
-    def _on_view_ready(self, atoms: int) -> None:
-        if self._pinned >= 0:
-            self.view.highlight_residue(self._pinned)
 
     def _on_view_failed(self, message: str) -> None:
         self._set_status(f"The 3D view cannot show the structure: {message}", error=True)

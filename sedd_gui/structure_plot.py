@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QColor
@@ -56,7 +54,7 @@ class PlddtPlot(pg.PlotWidget):
         self._hovered = -1
 
         for lower, color, _ in PLDDT_BANDS:
-            upper = next((band[0] for band in PLDDT_BANDS if band[0] > lower), 100.0)
+            upper = min((band[0] for band in PLDDT_BANDS if band[0] > lower), default=100.0)
             band = pg.LinearRegionItem((max(lower, 0.0), upper), orientation="horizontal", movable=False,
                                        brush=_translucent(color, 28), pen=pg.mkPen(None))
             band.setZValue(-20)
@@ -107,10 +105,16 @@ class PlddtPlot(pg.PlotWidget):
             return
         self._cursor.setValue(index + 1)
         self._cursor.show()
-        text = self._labels[index]
-        self._readout.setText(text)
+        self._readout.setText(self._labels[index])
         value = self._plddt[index] if index < len(self._plddt) else 50.0
-        self._readout.setPos(index + 1, min(value + 18, 98) if not math.isnan(value) else 50)
+        # Above the point, or below it near the top of the axis; left of it near the right end.
+        horizontal = 1 if index + 1 > 0.7 * len(self._labels) else 0
+        if value > 75:
+            self._readout.setAnchor((horizontal, 0))
+            self._readout.setPos(index + 1, value - 4)
+        else:
+            self._readout.setAnchor((horizontal, 1))
+            self._readout.setPos(index + 1, value + 4)
         self._readout.show()
 
     def residue_at(self, scene_position: QPointF) -> int:

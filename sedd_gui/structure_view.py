@@ -58,13 +58,13 @@ def plddt_band_color(value: float) -> str:
 
 
 def threedmol_dir() -> Path:
-    """Return the folder that holds the shipped 3Dmol.js build."""
+    """Return the folder that contains the shipped 3Dmol.js build."""
     return resources_dir() / "3dmol"
 
 
-# Runs after py3Dmol's own script has created the viewer; `sedd` holds the structure's
-# residues and the current colouring, and console messages starting with "sedd:" tell
-# the Qt side what happened.
+# Runs after py3Dmol's own script has created the viewer. `sedd` contains the structure's
+# residues and the current colouring. Console messages starting with "sedd:" report
+# readiness and errors to the Qt side.
 VIEW_SCRIPT = """
 var sedd = {mode: "plddt", highlighted: -1, indexByKey: {}};
 
@@ -123,7 +123,6 @@ function seddApply() {
 
 function seddSetMode(mode) { sedd.mode = mode; seddApply(); }
 function seddHighlight(index) { sedd.highlighted = index; seddApply(); }
-function seddSetFilled(indices) { sedd.filled = new Set(indices); seddApply(); }
 
 function seddInit(data) {
   sedd.keys = data.keys;
@@ -151,9 +150,9 @@ window.addEventListener("error", function(event) {
 def build_view_html(structure: Structure, filled: list[int], mode: str, script_url: str) -> str:
     """Build the page that shows ``structure``: py3Dmol's viewer plus VIEW_SCRIPT.
 
-    ``filled`` are 0-based residue indices, in file order, to highlight as infilled;
-    ``script_url`` is where the page loads 3Dmol.js from (a file name relative to the
-    page's base URL, or a file URL).
+    ``filled`` are 0-based residue indices, in file order, to highlight as infilled.
+    ``script_url`` is where the page loads 3Dmol.js from: a file name relative to the
+    page's base URL, or a file URL.
     """
     import py3Dmol
 
@@ -216,6 +215,10 @@ class StructureView(QWebEngineView):
         self._temporary = None
         self.is_ready = False
         self.atom_count = 0
+        # What the page should show; calls made while it loads are applied once it is ready.
+        self._mode = "plddt"
+        self._built_mode = "plddt"
+        self._highlighted = -1
 
     def show_structure(self, structure: Structure, filled: list[int], mode: str = "plddt") -> None:
         """Load a page for ``structure``; ``ready`` or ``failed`` follows."""
@@ -225,6 +228,8 @@ class StructureView(QWebEngineView):
         script = folder / THREEDMOL_FILE
         self.is_ready = False
         self.atom_count = 0
+        self._mode = self._built_mode = mode
+        self._highlighted = -1
         if not script.is_file():
             self.failed.emit(f"3Dmol.js not found at {script}: reinstall sedd-gui to restore its resources")
             return
@@ -246,13 +251,12 @@ class StructureView(QWebEngineView):
     def set_color_mode(self, mode: str) -> None:
         if mode not in COLOR_MODES:
             raise ValueError(f"unknown colour mode {mode!r}: use one of {', '.join(COLOR_MODES)}")
+        self._mode = mode
         self._run_when_ready(f"seddSetMode({json.dumps(mode)});")
-
-    def set_filled(self, filled: list[int]) -> None:
-        self._run_when_ready(f"seddSetFilled({json.dumps(list(filled))});")
 
     def highlight_residue(self, index: int) -> None:
         """Highlight residue ``index`` (0-based, file order) with green sticks and a label; -1 clears it."""
+        self._highlighted = int(index)
         self._run_when_ready(f"seddHighlight({int(index)});")
 
     def run_script(self, script: str, callback=None) -> None:
@@ -263,10 +267,8 @@ class StructureView(QWebEngineView):
             self.page().runJavaScript(script, 0, callback)
 
     def _run_when_ready(self, script: str) -> None:
-        # Before the model exists the page applies the state it was built with, so a
-        # call made while loading changes nothing; the panel rebuilds the page instead.
-        if self.is_ready:
-            self.page().runJavaScript(script)
+        if self.is_ready and self._page is not None:
+            self._page.runJavaScript(script)
 
     def _on_load_finished(self, ok: bool) -> None:
         if not ok:
@@ -279,6 +281,10 @@ class StructureView(QWebEngineView):
             self._ready_timer.stop()
             self.is_ready = True
             self.atom_count = int(message.split()[1])
+            if self._mode != self._built_mode:
+                self._run_when_ready(f"seddSetMode({json.dumps(self._mode)});")
+            if self._highlighted >= 0:
+                self._run_when_ready(f"seddHighlight({self._highlighted});")
             self.ready.emit(self.atom_count)
         elif message.startswith("sedd:error"):
             log.warning("3D view script error: %s", message.removeprefix("sedd:error "))

@@ -16,7 +16,7 @@ class FoldWorker(QObject):
     """Folds ``sequences`` one after another with ``backend``; ``cancel`` may be called from any thread.
 
     A fold that has started runs to its end, because neither ESMFold nor an HTTP request
-    can be interrupted midway; cancelling stops the folds that have not started.
+    can be interrupted midway. Cancelling stops the folds that have not started.
     """
 
     status = Signal(int, int, str)  # sequences done, total, what is happening now

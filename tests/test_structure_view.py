@@ -161,3 +161,13 @@ def test_missing_library_reports_failure(qtbot, view, tmp_path, monkeypatch):
 def test_unknown_colour_mode():
     with pytest.raises(ValueError, match="unknown colour mode 'hydrophobicity'"):
         StructureView.set_color_mode(None, "hydrophobicity")
+
+
+def test_changes_while_loading_applied(qtbot, view):
+    structure = structure_from_pdb(backbone_pdb(SEQUENCE), backend="file")
+    with qtbot.waitSignal(view.ready, timeout=LOAD_TIMEOUT_MS):
+        view.show_structure(structure, [], "plddt")
+        view.set_color_mode("chain")
+        view.highlight_residue(7)
+    qtbot.waitUntil(lambda: run_js(qtbot, view, "sedd.mode") == "chain", timeout=5000)
+    qtbot.waitUntil(lambda: run_js(qtbot, view, "sedd.highlighted") == 7, timeout=5000)

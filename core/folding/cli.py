@@ -30,7 +30,7 @@ def add_fold_commands(commands) -> None:
     fold.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT,
                       help=f"seconds to wait for the fold server (default {DEFAULT_TIMEOUT:g})")
     fold.add_argument("--max-residues", type=_positive_int, default=PUBLIC_MAX_RESIDUES,
-                      help=f"longest sequence the fold server accepts (default {PUBLIC_MAX_RESIDUES}, "
+                      help=f"maximum sequence length in residues that the fold server accepts (default {PUBLIC_MAX_RESIDUES}, "
                            "the public service's limit)")
     fold.add_argument("--ca-file", help="extra trusted TLS certificates (PEM) for the fold server")
     _add_local_options(fold)
@@ -47,7 +47,7 @@ def add_fold_commands(commands) -> None:
                        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every network interface)")
     serve.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000; 0 picks a free one)")
     serve.add_argument("--max-residues", type=_positive_int, default=DEFAULT_MAX_RESIDUES,
-                       help=f"longest sequence to fold (default {DEFAULT_MAX_RESIDUES})")
+                       help=f"maximum sequence length in residues (default {DEFAULT_MAX_RESIDUES})")
     serve.add_argument("--max-waiting", type=_non_negative_int, default=DEFAULT_MAX_WAITING,
                        help=f"requests that may wait for the running fold before others get HTTP 503 "
                             f"(default {DEFAULT_MAX_WAITING})")

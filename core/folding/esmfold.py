@@ -179,7 +179,7 @@ class FairEsmBackend:
 
 
 class _hub_dir_containing:
-    """Point torch.hub at a folder whose ``checkpoints`` subfolder holds the weights, then restore it.
+    """Point torch.hub at a folder whose ``checkpoints`` subfolder contains the weights, then restore it.
 
     fair-esm looks for its files only in ``torch.hub.get_dir()/checkpoints``. When the
     weights are in a folder of another name, a temporary hub folder links to them.

@@ -43,7 +43,7 @@ class RemoteBackend:
     """Folds by sending each sequence to a fold server at ``url``.
 
     ``timeout`` is the limit in seconds for the whole request, from connecting to the
-    last byte of the answer. ``max_residues`` is the server's sequence length limit,
+    last byte of the response. ``max_residues`` is the server's sequence length limit,
     checked before anything is sent. ``ca_file`` names extra trusted certificates (PEM)
     for a server whose certificate a private authority signed.
     """

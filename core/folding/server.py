@@ -5,7 +5,7 @@ POST a raw sequence (plain text, whitespace ignored) to ``/foldSequence/v1/pdb/`
 ``X-pTM`` header. ``GET /health`` returns the backend name and limits as JSON.
 
 One fold runs at a time, because a second model call on the same GPU would compete
-for its memory; further requests wait their turn, up to ``max_waiting``, and the rest
+for its memory. Up to ``max_waiting`` further requests wait their turn, and the rest
 get 503. The log records each request's client, length, time and outcome, never the
 sequence itself. There is no authentication: bind to 127.0.0.1 (the default) or to a
 network that only trusted users reach.
@@ -132,7 +132,7 @@ class _FoldRequestHandler(BaseHTTPRequestHandler):
             self._send_text(HTTPStatus.INTERNAL_SERVER_ERROR, f"fold failed: {error}")
             return
         except Exception:
-            # The model itself failed (e.g. a CUDA error): answer 500 instead of dropping the connection.
+            # The model itself failed (e.g. a CUDA error), so send 500 instead of dropping the connection.
             logger.exception("fold crashed for %s: %d residues after %.2f s",
                              self.client_address[0], len(sequence), time.perf_counter() - start)
             self._send_text(HTTPStatus.INTERNAL_SERVER_ERROR, "fold failed: internal error, see the server log")

@@ -16,7 +16,7 @@ from ..alphabet import AlphabetError, clean_sequence, encode_residues
 
 
 class FoldError(RuntimeError):
-    """A fold that could not run or returned no usable structure; the message says why and what to do."""
+    """A fold that could not run or returned no usable structure; the message gives the cause and the fix."""
 
 
 @dataclass(frozen=True)
