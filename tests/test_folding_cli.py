@@ -15,7 +15,8 @@ import pytest
 from core.cli import main
 from core.folding import plddt_from_pdb
 from core.folding.esmfold import WEIGHT_FILES
-from test_folding_fixtures import TEST_SEQUENCE, tiny_esmfold_dir, tiny_hf_backend  # noqa: F401 (fixtures)
+from test_folding_backbone import BackboneBackend
+from test_folding_fixtures import TEST_SEQUENCE, tiny_esmfold_dir  # noqa: F401 (fixture)
 from test_folding_server import serve  # noqa: F401 (fixture)
 
 
@@ -34,15 +35,16 @@ def test_fold_hf_writes_pdb_and_prints_scores(tiny_esmfold_dir, tmp_path, capsys
     assert f"structure written to {output}" in captured.err
 
 
-def test_fold_remote_through_server(serve, tiny_hf_backend, tmp_path, capsys):
-    server = serve(tiny_hf_backend)
+def test_fold_remote_through_server(serve, tmp_path, capsys):
+    server = serve(BackboneBackend(ptm=0.625))
     output = tmp_path / "remote.pdb"
     status = main(["fold", TEST_SEQUENCE, "--backend", "remote", "--url", server.url, "--timeout", "60",
                    "--output", str(output)])
     captured = capsys.readouterr()
 
     assert status == 0
-    assert "mean pLDDT" in captured.out
+    assert "mean pLDDT 62.5" in captured.out
+    assert "pTM 0.625" in captured.out
     assert "remote" in captured.out
     assert len(plddt_from_pdb(output.read_text())) == len(TEST_SEQUENCE)
 

@@ -2,7 +2,8 @@
 
 Other test modules import the fixtures from here. The tests in this module check the
 transformers backend itself: a tiny model built from a small config, saved and
-loaded back through ``from_pretrained``, must produce a valid PDB with pLDDT.
+loaded back through ``from_pretrained``, must produce a valid PDB with pLDDT. Tests
+that need transformers skip when the hf extra is not installed.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import pytest
 from core.folding import FoldError, plddt_from_pdb
 from core.folding.structure import parse_residues
 
-transformers = pytest.importorskip("transformers", reason="the hf extra (transformers) is not installed")
-
+SKIP_REASON = "the hf extra (transformers) is not installed"
 TEST_SEQUENCE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
 
 
@@ -46,6 +46,7 @@ def build_tiny_esmfold(directory) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_esmfold_dir(tmp_path_factory) -> str:
+    pytest.importorskip("transformers", reason=SKIP_REASON)
     return build_tiny_esmfold(tmp_path_factory.mktemp("tiny-esmfold"))
 
 
@@ -104,6 +105,7 @@ def test_hf_rejects_invalid_sequence(tiny_hf_backend):
 def test_hf_missing_weights_message(tmp_path, monkeypatch):
     from core.folding.hf import HFEsmFoldBackend
 
+    pytest.importorskip("transformers", reason=SKIP_REASON)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     backend = HFEsmFoldBackend(model="facebook/esmfold_v1", device="cpu")

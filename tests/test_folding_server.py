@@ -14,6 +14,7 @@ import pytest
 from core.folding import FoldError
 from core.folding.remote import RemoteBackend
 from core.folding.server import FoldServer, start_in_thread
+from test_folding_backbone import BackboneBackend
 from test_folding_fixtures import TEST_SEQUENCE, tiny_esmfold_dir, tiny_hf_backend  # noqa: F401 (fixtures)
 
 
@@ -44,30 +45,6 @@ def post(server: FoldServer, body: bytes, path: str = "/foldSequence/v1/pdb/", h
         connection.close()
 
 
-class SlowBackend:
-    """Wraps a backend, sleeping inside each fold and recording how many folds overlap."""
-
-    name = "slow"
-
-    def __init__(self, inner, seconds: float):
-        self.inner = inner
-        self.seconds = seconds
-        self.running = 0
-        self.max_running = 0
-        self.lock = threading.Lock()
-
-    def fold(self, sequence):
-        with self.lock:
-            self.running += 1
-            self.max_running = max(self.max_running, self.running)
-        try:
-            time.sleep(self.seconds)
-            return self.inner.fold(sequence)
-        finally:
-            with self.lock:
-                self.running -= 1
-
-
 def test_server_folds_through_remote_backend(serve, tiny_hf_backend):
     server = serve(tiny_hf_backend)
     remote = RemoteBackend(server.url, timeout=60)
@@ -80,16 +57,16 @@ def test_server_folds_through_remote_backend(serve, tiny_hf_backend):
     assert structure.ptm == pytest.approx(local.ptm, abs=1e-4)
 
 
-def test_server_binds_loopback_by_default(tiny_hf_backend):
-    server = FoldServer(tiny_hf_backend, port=0)
+def test_server_binds_loopback_by_default():
+    server = FoldServer(BackboneBackend(), port=0)
     try:
         assert server.server_address[0] == "127.0.0.1"
     finally:
         server.server_close()
 
 
-def test_server_rejects_oversize_sequence(serve, tiny_hf_backend):
-    server = serve(tiny_hf_backend, max_residues=10)
+def test_server_rejects_oversize_sequence(serve):
+    server = serve(BackboneBackend(), max_residues=10)
     with pytest.raises(FoldError) as raised:
         RemoteBackend(server.url, timeout=30).fold(TEST_SEQUENCE)
     message = str(raised.value)
@@ -98,15 +75,15 @@ def test_server_rejects_oversize_sequence(serve, tiny_hf_backend):
     assert "at most 10 residues" in message
 
 
-def test_server_rejects_oversize_body(serve, tiny_hf_backend):
-    server = serve(tiny_hf_backend, max_residues=10)
+def test_server_rejects_oversize_body(serve):
+    server = serve(BackboneBackend(), max_residues=10)
     status, text, _ = post(server, b"A" * (server.max_body_bytes + 1))
     assert status == 413
     assert "too large" in text
 
 
-def test_server_rejects_invalid_sequence(serve, tiny_hf_backend):
-    server = serve(tiny_hf_backend)
+def test_server_rejects_invalid_sequence(serve):
+    server = serve(BackboneBackend())
     status, text, _ = post(server, b"MKV*LL")
     assert status == 400
     assert "invalid character '*'" in text
@@ -120,8 +97,8 @@ def test_server_rejects_invalid_sequence(serve, tiny_hf_backend):
     assert "empty" in text
 
 
-def test_server_requires_content_length(serve, tiny_hf_backend):
-    server = serve(tiny_hf_backend)
+def test_server_requires_content_length(serve):
+    server = serve(BackboneBackend())
     with socket.create_connection(server.server_address[:2], timeout=10) as client:
         client.sendall(b"POST /foldSequence/v1/pdb/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         answer = b""
@@ -132,25 +109,25 @@ def test_server_requires_content_length(serve, tiny_hf_backend):
     assert "missing Content-Length" in answer
 
 
-def test_server_unknown_path(serve, tiny_hf_backend):
-    server = serve(tiny_hf_backend)
+def test_server_unknown_path(serve):
+    server = serve(BackboneBackend())
     status, text, _ = post(server, b"MKV", path="/fold/other")
     assert status == 404
     assert "/foldSequence/v1/pdb/" in text
 
 
-def test_server_health(serve, tiny_hf_backend):
-    server = serve(tiny_hf_backend, max_residues=123)
+def test_server_health(serve):
+    server = serve(BackboneBackend(), max_residues=123)
     connection = http.client.HTTPConnection(*server.server_address[:2], timeout=10)
     connection.request("GET", "/health")
     response = connection.getresponse()
     assert response.status == 200
-    assert json.loads(response.read()) == {"backend": "hf", "max_residues": 123}
+    assert json.loads(response.read()) == {"backend": "backbone", "max_residues": 123}
     connection.close()
 
 
-def test_server_folds_one_at_a_time(serve, tiny_hf_backend):
-    backend = SlowBackend(tiny_hf_backend, seconds=0.3)
+def test_server_folds_one_at_a_time(serve):
+    backend = BackboneBackend(seconds=0.3)
     server = serve(backend)
     results = []
 
@@ -166,8 +143,8 @@ def test_server_folds_one_at_a_time(serve, tiny_hf_backend):
     assert backend.max_running == 1
 
 
-def test_server_busy_when_queue_full(serve, tiny_hf_backend):
-    backend = SlowBackend(tiny_hf_backend, seconds=1.0)
+def test_server_busy_when_queue_full(serve):
+    backend = BackboneBackend(seconds=1.0)
     server = serve(backend, max_waiting=0)
     first = threading.Thread(target=post, args=(server, TEST_SEQUENCE.encode()))
     first.start()
@@ -180,8 +157,8 @@ def test_server_busy_when_queue_full(serve, tiny_hf_backend):
     assert headers.get("Retry-After") == "30"
 
 
-def test_server_log_has_length_not_sequence(serve, tiny_hf_backend, caplog):
-    server = serve(tiny_hf_backend, max_residues=20)
+def test_server_log_has_length_not_sequence(serve, caplog):
+    server = serve(BackboneBackend(), max_residues=20)
     with caplog.at_level(logging.DEBUG, logger="sedd.fold_server"):
         post(server, TEST_SEQUENCE[:12].encode())
         post(server, TEST_SEQUENCE.encode())

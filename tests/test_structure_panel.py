@@ -15,8 +15,9 @@ from core.folding.server import FoldServer, start_in_thread
 from sedd_gui import structure_panel as panel_module
 from sedd_gui.structure_panel import (SOFTWARE_GL_FLAGS, StructurePanel, configure_webengine_environment,
                                       legend_html)
-from test_folding_fixtures import TEST_SEQUENCE, tiny_esmfold_dir, tiny_hf_backend  # noqa: F401 (fixtures)
-from test_structure_fixtures import backbone_pdb, qapp_webengine  # noqa: F401 (fixture)
+from test_folding_fixtures import TEST_SEQUENCE, tiny_esmfold_dir  # noqa: F401 (fixture)
+from test_folding_backbone import BackboneBackend, backbone_pdb
+from test_structure_fixtures import qapp_webengine  # noqa: F401 (fixture)
 
 LOAD_TIMEOUT_MS = 60000
 OTHER_SEQUENCE = "GSHMLEDPVRRLQEALKK"
@@ -49,22 +50,6 @@ def use_tiny_model(panel: StructurePanel, model_dir: str) -> None:
 
 def wait_until_idle(qtbot, panel: StructurePanel) -> None:
     qtbot.waitUntil(lambda: not panel.is_folding(), timeout=LOAD_TIMEOUT_MS)
-
-
-class SlowBackend:
-    """Sleeps in each fold, then folds with the wrapped backend; counts folds started."""
-
-    name = "hf"
-
-    def __init__(self, inner, seconds: float):
-        self.inner = inner
-        self.seconds = seconds
-        self.started = 0
-
-    def fold(self, sequence):
-        self.started += 1
-        time.sleep(self.seconds)
-        return self.inner.fold(sequence)
 
 
 def test_candidate_without_structure_offers_fold(panel):
@@ -143,8 +128,8 @@ def test_fold_all_reports_progress(qtbot, panel, tiny_esmfold_dir):
     assert not panel.fold_all_button.isEnabled()
 
 
-def test_cancel_stops_after_current_fold(qtbot, panel, tiny_hf_backend, monkeypatch):
-    slow = SlowBackend(tiny_hf_backend, seconds=0.6)
+def test_cancel_stops_after_current_fold(qtbot, panel, monkeypatch):
+    slow = BackboneBackend(seconds=0.6)
     monkeypatch.setattr(panel_module, "create_backend", lambda name, **options: slow)
     use_tiny_model(panel, "unused")
     sequences = [TEST_SEQUENCE, OTHER_SEQUENCE, "MKVLAAGIVG", "GGSGGSGGS"]
@@ -211,8 +196,8 @@ def test_remote_is_opt_in(qtbot, panel):
     assert not panel.remote_banner.isVisible()
 
 
-def test_remote_fold_through_loopback_server(qtbot, panel, tiny_hf_backend):
-    server = FoldServer(tiny_hf_backend, port=0)
+def test_remote_fold_through_loopback_server(qtbot, panel):
+    server = FoldServer(BackboneBackend(), port=0)
     thread = start_in_thread(server)
     try:
         panel.backend_combo.setCurrentIndex(panel.backend_combo.findData("remote"))
@@ -414,8 +399,8 @@ def test_configure_webengine_flags_with_gpu_as_user(monkeypatch):
     assert flags == ["--disable-gpu-compositing"]
 
 
-def test_shutdown_waits_for_worker(qtbot, panel, tiny_hf_backend, monkeypatch):
-    slow = SlowBackend(tiny_hf_backend, seconds=0.5)
+def test_shutdown_waits_for_worker(qtbot, panel, monkeypatch):
+    slow = BackboneBackend(seconds=0.5)
     monkeypatch.setattr(panel_module, "create_backend", lambda name, **options: slow)
     panel.set_candidate(TEST_SEQUENCE, [])
     panel.fold_all([TEST_SEQUENCE, OTHER_SEQUENCE])

@@ -12,7 +12,8 @@ from core.folding import structure_from_pdb
 from sedd_gui import structure_view
 from sedd_gui.structure_view import (PLDDT_BANDS, SET_HTML_LIMIT_BYTES, StructureView, build_view_html,
                                      plddt_band_color)
-from test_structure_fixtures import backbone_pdb, qapp_webengine  # noqa: F401 (fixture)
+from test_folding_backbone import backbone_pdb
+from test_structure_fixtures import qapp_webengine  # noqa: F401 (fixture)
 
 SEQUENCE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
 LOAD_TIMEOUT_MS = 60000
