@@ -20,7 +20,7 @@ SEQUENCE = "MAG"
 
 
 class ScriptedHandler(BaseHTTPRequestHandler):
-    """Answers every POST the way ``server.behaviour`` says and records what it received."""
+    """Responds to every POST as ``server.behaviour`` and ``server.answer`` set, and records each request."""
 
     def do_POST(self):
         try:

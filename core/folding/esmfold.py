@@ -171,6 +171,8 @@ class FairEsmBackend:
         seconds = time.perf_counter() - start
 
         check_folded_pdb(pdb, sequence, "ESMFold (fair-esm)")
+        # NOTE: this output handling follows the fair-esm 2.0.0 source; it has not run with the
+        # real weights, because OpenFold and the weights (several GB) could not be installed here.
         # output["plddt"]: (batch, residues, 37 atom types) on 0-100; atom type 1 is CA.
         plddt = [float(value) for value in output["plddt"][0, : len(sequence), 1].float().cpu()]
         ptm = float(output["ptm"][0])
