@@ -12,6 +12,11 @@ from core.checkpoint import load_checkpoint, save_checkpoint
 from core.model import ModelConfig, ScoreNetwork
 from core.noise import LogLinearNoise
 
+from sedd_gui.structure_panel import configure_webengine_environment
+
+# QtWebEngine reads its Chromium flags once, before the first QApplication exists.
+configure_webengine_environment()
+
 # Two cores are shared by the test process and whatever else runs; one thread keeps timings stable.
 torch.set_num_threads(1)
 
