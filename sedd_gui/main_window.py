@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self._live_sequences: list[str] = []
         self._current_run_id: int | None = None
         self._run_seed = 0
+        self._strip_candidate = 0  # candidate number in the candidate strip, 0 when none
         self._closed = False
 
         self._build_widgets(show_structures and StructurePanel is not None)
@@ -163,6 +164,8 @@ class MainWindow(QMainWindow):
         self.candidate_strip = ResidueStrip(editable=False)
         self.candidate_strip.setObjectName("candidateStrip")
         self.candidate_strip.set_placeholder("Run the model to see a candidate fill in here.")
+        self.candidate_strip.cellHovered.connect(self._strip_cell_hovered)
+        self.candidate_strip.cellClicked.connect(self._strip_cell_clicked)
         self.table = CandidateTable()
         self.table.currentCandidateChanged.connect(self._show_candidate)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -218,6 +221,7 @@ class MainWindow(QMainWindow):
         if show_structures:
             self.structure_panel = StructurePanel()
             self.structure_panel.structureReady.connect(self._structure_ready)
+            self.structure_panel.residueSelected.connect(self._structure_residue_selected)
             dock = QDockWidget("Structure", self)
             dock.setObjectName("structureDock")
             dock.setWidget(self.structure_panel)
@@ -375,6 +379,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.plot.reset(values.num_candidates, values.steps)
         self.table.set_rows([CandidateRow(b + 1, "") for b in range(values.num_candidates)])
+        self._strip_candidate = 0
         self.table.select_candidate(1)
         self.candidate_strip.set_cells([])
         self.candidate_strip.set_placeholder("Waiting for the first step…")
@@ -486,6 +491,9 @@ class MainWindow(QMainWindow):
     # Candidates ---------------------------------------------------------------
 
     def _show_candidate(self, candidate: int) -> None:
+        if candidate != self._strip_candidate:
+            self.candidate_strip.set_marked_cell(-1)
+            self._strip_candidate = candidate
         row = self.table.source.row_for_candidate(candidate) if candidate else None
         if row is None or not row.sequence:
             self.candidate_label.setText("Selected candidate")
@@ -498,6 +506,39 @@ class MainWindow(QMainWindow):
         self.candidate_strip.set_cells(sequence_cells(row.sequence, row.filled))
         if self.structure_panel is not None and not self.is_running() and "_" not in row.sequence:
             self.structure_panel.set_candidate(row.sequence, sorted(row.filled))
+            # set_candidate clears the panel's highlight, so re-apply the strip's mark, e.g. one set during the run.
+            self._highlight_strip_cell(self.candidate_strip.marked_cell())
+
+    # Residue highlight between the candidate strip and the structure panel ----
+
+    def _strip_cell_hovered(self, cell: int) -> None:
+        """Highlight the hovered residue in 3D. Leaving the strip returns the highlight to the marked residue."""
+        self._highlight_strip_cell(cell if cell >= 0 else self.candidate_strip.marked_cell())
+
+    def _strip_cell_clicked(self, cell: int) -> None:
+        self.candidate_strip.set_marked_cell(cell)
+        self._highlight_strip_cell(cell)
+
+    def _structure_residue_selected(self, position: int) -> None:
+        """Mark in the strip the residue clicked in the pLDDT plot, when the plot shows this candidate."""
+        if self._structure_shows_strip():
+            self.candidate_strip.set_marked_cell(self.candidate_strip.cell_for_position(position))
+
+    def _highlight_strip_cell(self, cell: int) -> None:
+        """Highlight the residue of strip cell ``cell`` in the structure panel. Cell -1 clears the highlight."""
+        if self.structure_panel is None or not self._structure_shows_strip():
+            return
+        cells = self.candidate_strip.cells()
+        position = cells[cell].position if 0 <= cell < len(cells) else None
+        self.structure_panel.highlight_residue(-1 if position is None else position)
+
+    def _structure_shows_strip(self) -> bool:
+        """Return whether the structure panel shows the structure of the sequence in the candidate strip."""
+        if self.structure_panel is None:
+            return False
+        shown = self.structure_panel.shown_structure()
+        sequence = "".join(cell.label for cell in self.candidate_strip.cells())
+        return shown is not None and shown is self.structure_panel.structure_for(sequence)
 
     def _table_menu(self, point) -> None:
         menu = QMenu(self)
@@ -647,6 +688,7 @@ class MainWindow(QMainWindow):
         self._current_run_id = run_id
         self._run_seed = record.seed
         self.table.set_rows(rows)
+        self._strip_candidate = 0
         for structure in self._history.structures(run_id):
             self.table.source.set_structure_scores(structure.sequence, structure.mean_plddt, structure.ptm)
             if self.structure_panel is not None:

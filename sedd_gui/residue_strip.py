@@ -2,7 +2,8 @@
 
 The prompt editor uses an editable strip, where clicking or dragging over cells
 requests that they be masked or unmasked. The result view uses a read-only strip that
-shows a candidate filling in. The strip only displays cells and reports requests: the owner edits the
+shows a candidate filling in; it reports hovered and clicked cells and can outline one
+marked cell. The strip only displays cells and reports requests: the owner edits the
 prompt text and sets new cells.
 """
 
@@ -23,6 +24,7 @@ ROW_GAP = 5
 MARGIN = 4
 VARIABLE_SPAN_UNITS = 3  # a variable-length span is drawn as one cell this many cells wide
 NUMBER_EVERY = 10
+MARKED_OUTLINE_COLOR = "#000000"  # black contrasts with every Zappo colour and the masked grey
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,16 @@ class StripCell:
 
 
 class ResidueStrip(QWidget):
-    """Cells in rows whose length is a multiple of ten, so that position numbers line up."""
+    """Cells in rows whose length is a multiple of ten, so that position numbers line up.
+
+    ``cellHovered`` sends the cell index under the mouse each time it changes, and -1
+    when the mouse leaves the cells. ``cellClicked`` sends a left-clicked cell index, in
+    read-only strips only, because an editable strip uses clicks to request masking.
+    """
 
     maskRequested = Signal(list, bool)  # cell indices, True to mask
+    cellHovered = Signal(int)
+    cellClicked = Signal(int)
 
     def __init__(self, editable: bool = False, parent: QWidget | None = None):
         super().__init__(parent)
@@ -59,7 +68,9 @@ class ResidueStrip(QWidget):
         self._rects: list[QRect] = []
         self._rect_width = -1
         self._placeholder = ""
-        self.setMouseTracking(editable)
+        self._hovered = -1
+        self._marked = -1
+        self.setMouseTracking(True)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
@@ -70,6 +81,10 @@ class ResidueStrip(QWidget):
         same_layout = [cell.units for cell in cells] == [cell.units for cell in self._cells]
         self._cells = list(cells)
         self._drag_anchor = self._drag_current = None
+        if self._marked >= len(self._cells):
+            self._marked = -1
+        if self._hovered >= len(self._cells):
+            self._hovered = -1
         if not same_layout:  # live updates change letters only, so they skip the relayout
             self._rect_width = -1
             self.setMinimumHeight(self.heightForWidth(self.width()))
@@ -78,6 +93,22 @@ class ResidueStrip(QWidget):
 
     def cells(self) -> list[StripCell]:
         return list(self._cells)
+
+    def set_marked_cell(self, index: int) -> None:
+        """Outline cell ``index``. An index of -1, or one outside the cells, removes the outline."""
+        self._marked = index if 0 <= index < len(self._cells) else -1
+        self.update()
+
+    def marked_cell(self) -> int:
+        """Return the outlined cell index, or -1 when no cell is outlined."""
+        return self._marked
+
+    def cell_for_position(self, position: int) -> int:
+        """Return the index of the cell showing residue ``position`` (0-based), or -1 when no cell does."""
+        for index, cell in enumerate(self._cells):
+            if cell.position == position:
+                return index
+        return -1
 
     def set_placeholder(self, text: str) -> None:
         """Set the text shown while the strip has no cells."""
@@ -168,6 +199,9 @@ class ResidueStrip(QWidget):
                 painter.drawLine(rect.left() + 1, rect.bottom(), rect.right() - 1, rect.bottom())
             if preview is not None and index in preview and cell.toggleable:
                 painter.fillRect(rect, QColor(0, 0, 0, 70))
+            if index == self._marked:
+                painter.setPen(QPen(QColor(MARKED_OUTLINE_COLOR), 2))
+                painter.drawRect(rect.adjusted(1, 1, -2, -1))
 
             if cell.position is not None and self._shows_number(index, cell.position):
                 painter.setFont(small_font)
@@ -190,8 +224,16 @@ class ResidueStrip(QWidget):
         low, high = sorted((self._drag_anchor, self._drag_current))
         return range(low, high + 1)
 
+    def _set_hovered(self, index: int) -> None:
+        if index != self._hovered:
+            self._hovered = index
+            self.cellHovered.emit(index)
+
     def mousePressEvent(self, event) -> None:
         index = self.cell_at(event.position().toPoint())
+        if not self._editable and event.button() == Qt.MouseButton.LeftButton and index is not None:
+            self.cellClicked.emit(index)
+            return
         if not self._editable or event.button() != Qt.MouseButton.LeftButton or index is None:
             super().mousePressEvent(event)
             return
@@ -203,6 +245,8 @@ class ResidueStrip(QWidget):
         self.update()
 
     def mouseMoveEvent(self, event) -> None:
+        hovered = self.cell_at(event.position().toPoint())
+        self._set_hovered(-1 if hovered is None else hovered)
         if self._drag_anchor is None:
             super().mouseMoveEvent(event)
             return
@@ -242,6 +286,10 @@ class ResidueStrip(QWidget):
             if best_distance is None or distance < best_distance:
                 best, best_distance = index, distance
         return best
+
+    def leaveEvent(self, event) -> None:
+        self._set_hovered(-1)
+        super().leaveEvent(event)
 
     def event(self, event) -> bool:
         if event.type() == event.Type.ToolTip:

@@ -26,18 +26,27 @@ def _translucent(color: str, alpha: int) -> QColor:
     return result
 
 
+class ResidueAxis(pg.AxisItem):
+    """Axis that labels whole residue numbers only, because a fractional residue number means nothing."""
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        return [(spacing, [value for value in values if float(value).is_integer()]) for spacing, values in levels]
+
+
 class PlddtPlot(pg.PlotWidget):
     """pLDDT (0-100) against residue number (1-based on the axis, 0-based in the signals).
 
     ``residueHovered`` follows the mouse (-1 when it leaves the plot); ``residueClicked``
-    reports a click on a residue.
+    reports a click on a residue. Without residues the plot shows an empty-state text
+    and no residue numbers.
     """
 
     residueHovered = Signal(int)
     residueClicked = Signal(int)
 
     def __init__(self, parent=None):
-        super().__init__(parent, background="w")
+        super().__init__(parent, background="w", axisItems={"bottom": ResidueAxis(orientation="bottom")})
         self.setMinimumHeight(120)
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
@@ -68,9 +77,13 @@ class PlddtPlot(pg.PlotWidget):
         self._readout = pg.TextItem(color="#202020", anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 220))
         self._readout.hide()
         self.addItem(self._readout)
+        self._empty_text = pg.TextItem("No structure shown", color="#707070", anchor=(0.5, 0.5))
+        self._empty_text.setPos(1, 50)  # the middle of the empty range set in set_data
+        self.addItem(self._empty_text)
 
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self.clear_data()
 
     def set_data(self, plddt: list[float], filled: list[int], labels: list[str]) -> None:
         """Show ``plddt`` per residue with ``filled`` (0-based) shaded; ``labels`` name each residue."""
@@ -92,7 +105,14 @@ class PlddtPlot(pg.PlotWidget):
             self._spans.append(span)
 
         self.setXRange(0.5, max(count, 1) + 0.5, padding=0.01)
+        # No ticks at all without residues. With residues, None returns the axis to automatic ticks.
+        self.getAxis("bottom").setTicks(None if count else [[]])
+        self._empty_text.setVisible(count == 0)
         self.set_cursor(-1)
+
+    def is_empty(self) -> bool:
+        """Return whether the plot has no residues to show."""
+        return not self._labels
 
     def clear_data(self) -> None:
         self.set_data([], [], [])
