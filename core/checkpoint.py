@@ -88,12 +88,15 @@ def save_checkpoint(directory: str | Path, model: ScoreNetwork, noise: LogLinear
 
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
+        staging.chmod(0o755)  # mkdtemp creates the directory readable by its owner only
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
         save_file(weights, str(staging / WEIGHTS_FILE), metadata={"format": "pt"})
         for name, tensors in (extra_files or {}).items():
             save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(staging / name))
         for name, data in (extra_json or {}).items():
             (staging / name).write_text(json.dumps(data, indent=2) + "\n")
+        for path in staging.iterdir():
+            path.chmod(0o644)
         _replace_directory(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

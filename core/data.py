@@ -11,7 +11,7 @@ import torch
 
 from .alphabet import RESIDUE_TO_ID, encode_sequence
 
-SPLIT_RULE = "sha256(sequence) as an integer, mod 1e6, below val_fraction * 1e6 -> validation"
+SPLIT_RULE = "first 8 bytes of sha256(sequence) as a big-endian integer, mod 1e6, below val_fraction * 1e6 -> validation"
 
 
 class DataError(ValueError):
