@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 USE_SETTINGS = object()  # MainWindow(checkpoint=...) default: the checkpoint saved in the settings
 
 
+STRUCTURE_DOCK_WIDTH = 520  # pixels at start-up; the user can drag the dock wider
+
 class MainWindow(QMainWindow):
     """The sedd-gui window. ``checkpoint`` None opens the shipped model."""
 
@@ -227,6 +229,8 @@ class MainWindow(QMainWindow):
             dock.setWidget(self.structure_panel)
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             self.structure_dock = dock
+            # Leave most of the width to the prompt, plot and candidate table.
+            self.resizeDocks([dock], [STRUCTURE_DOCK_WIDTH], Qt.Orientation.Horizontal)
 
         self.statusBar().showMessage("Ready")
 

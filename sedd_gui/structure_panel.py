@@ -245,9 +245,12 @@ class StructurePanel(QWidget):
         self.device_label = QLabel("Device:")
         backend_row.addWidget(self.device_label)
         backend_row.addWidget(self.device_combo)
-        backend_row.addWidget(self.esmfold_options, 1)
-        backend_row.addWidget(self.hf_options, 1)
-        backend_row.addStretch(0)
+        backend_row.addStretch(1)
+
+        # The backend's own options get a row of their own, so the panel stays narrow.
+        options_row = QHBoxLayout()
+        options_row.addWidget(self.esmfold_options, 1)
+        options_row.addWidget(self.hf_options, 1)
 
         action_row = QHBoxLayout()
         for button in (self.fold_button, self.fold_all_button, self.cancel_button):
@@ -277,6 +280,7 @@ class StructurePanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(backend_row)
+        layout.addLayout(options_row)
         layout.addWidget(self.remote_options)
         layout.addWidget(self.remote_banner)
         layout.addLayout(action_row)
