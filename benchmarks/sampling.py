@@ -23,7 +23,8 @@ from core.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
 from core.device import resolve_device
 from core.infill import infill
 
-# Human acylphosphatase 1 (UniProt P07311) with residues 41-60 masked: 100 residues in all.
+# Human acylphosphatase 1 (UniProt P07311, 99 residues) with residues 41-60 masked and one alanine
+# appended, so that the prompt has 100 residues.
 CONTEXT = "MAEGDTLISVDYEIFGKVQGVFFRKHTQAEGKKLGLVGWVQNTDRGTVQGQLQGPISKVRHMQEWLETRGSPKSHIDKANFNNEKVILKLDYSDFQIVK"
 SPAN_PROMPT = CONTEXT[:40] + "[20]" + CONTEXT[60:] + "A" * (100 - len(CONTEXT))
 FULL_PROMPT = "[100]"
