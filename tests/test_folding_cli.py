@@ -123,7 +123,7 @@ def test_serve_fold_command_end_to_end(tiny_esmfold_dir, tmp_path):
         assert main(["fold", TEST_SEQUENCE, "--backend", "remote", "--url", url, "--output", str(output)]) == 0
         assert main(["fold", "A" * 60, "--backend", "remote", "--url", url, "--output", str(output)]) == 1
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         log, _ = process.communicate(timeout=30)
 
     assert process.returncode == 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .hf import DEFAULT_MODEL
@@ -140,6 +142,9 @@ def run_serve_fold(args) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s without authentication: anyone who reaches this port can fold", args.host)
     log.info("serving %s at %s (at most %d residues)", backend.name, server.url, args.max_residues)
+    if threading.current_thread() is threading.main_thread():
+        # Stop as cleanly on SIGTERM (service managers, CI) as on Ctrl+C.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -147,6 +152,10 @@ def run_serve_fold(args) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _positive_int(text: str) -> int:
