@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -15,28 +16,38 @@ class UsageError(Exception):
     """Invalid input from the user: printed as one line, exit status 2."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is invalid: use a whole number of at least 1")
-    return value
+def _integer_at_least(minimum: int):
+    """Return an argparse type that accepts whole numbers of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is invalid: use a whole number of at least {minimum}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
+positive_int = _integer_at_least(1)
+non_negative_int = _integer_at_least(0)
+
+
+def positive_float(text: str) -> float:
+    """Parse a finite number above 0 for argparse."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"{text} is invalid: use a finite number above 0")
     return value
 
 
 def _fraction(text: str) -> float:
-    value = _positive_float(text)
+    value = positive_float(text)
     if value >= 1:
         raise argparse.ArgumentTypeError(f"{text} is invalid: use a fraction between 0 and 1")
     return value
@@ -64,9 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     infill.add_argument("prompt", help="sequence with masked spans, e.g. MKV[5-8]GL{ST}E")
     infill.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
                         help="checkpoint directory (default: the shipped AcyP model)")
-    infill.add_argument("-n", "--num-candidates", type=_positive_int, default=4, help="candidates (default 4)")
-    infill.add_argument("--steps", type=_positive_int, default=128, help="denoising steps (default 128)")
-    infill.add_argument("--temperature", type=_positive_float, default=1.0,
+    infill.add_argument("-n", "--num-candidates", type=positive_int, default=4, help="candidates (default 4)")
+    infill.add_argument("--steps", type=positive_int, default=128, help="denoising steps (default 128)")
+    infill.add_argument("--temperature", type=positive_float, default=1.0,
                         help="sampling temperature; below 1 favours likely residues (default 1.0)")
     infill.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     infill.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
@@ -77,26 +88,26 @@ def build_parser() -> argparse.ArgumentParser:
                                             "global batch is split over N processes.")
     train.add_argument("--data", required=True, help="FASTA file (plain or .gz)")
     train.add_argument("--output", required=True, help="run directory for the checkpoint")
-    train.add_argument("--d-model", type=_positive_int, default=256, help="width (default 256)")
-    train.add_argument("--layers", type=_positive_int, default=6, help="transformer blocks (default 6)")
-    train.add_argument("--heads", type=_positive_int, default=8, help="attention heads (default 8)")
-    train.add_argument("--max-length", type=_positive_int, default=130,
+    train.add_argument("--d-model", type=positive_int, default=256, help="width (default 256)")
+    train.add_argument("--layers", type=positive_int, default=6, help="transformer blocks (default 6)")
+    train.add_argument("--heads", type=positive_int, default=8, help="attention heads (default 8)")
+    train.add_argument("--max-length", type=positive_int, default=130,
                        help="tokens per sequence, BOS and EOS included (default 130)")
     train.add_argument("--time-conditioning", action=argparse.BooleanOptionalAction, default=False,
                        help="condition the network on the noise level (default: time-independent)")
     train.add_argument("--dropout", type=float, default=0.0, help="dropout rate (default 0)")
-    train.add_argument("--steps", type=_positive_int, default=10000, help="optimizer steps (default 10000)")
-    train.add_argument("--batch-size", type=_positive_int, default=64,
+    train.add_argument("--steps", type=positive_int, default=10000, help="optimizer steps (default 10000)")
+    train.add_argument("--batch-size", type=positive_int, default=64,
                        help="sequences per step over all processes (default 64)")
-    train.add_argument("--lr", type=_positive_float, default=6e-4, help="peak learning rate (default 6e-4)")
-    train.add_argument("--warmup", type=_positive_int, default=500, help="linear warmup steps (default 500)")
+    train.add_argument("--lr", type=positive_float, default=6e-4, help="peak learning rate (default 6e-4)")
+    train.add_argument("--warmup", type=positive_int, default=500, help="linear warmup steps (default 500)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     train.add_argument("--resume", action="store_true", help="continue the run in --output")
     train.add_argument("--val-fraction", type=_fraction, default=0.05,
                        help="fraction of distinct sequences held out (default 0.05)")
-    train.add_argument("--eval-every", type=_positive_int, default=500, help="steps between validations")
-    train.add_argument("--save-every", type=_positive_int, default=500, help="steps between checkpoints")
+    train.add_argument("--eval-every", type=positive_int, default=500, help="steps between validations")
+    train.add_argument("--save-every", type=positive_int, default=500, help="steps between checkpoints")
     train.add_argument("--compile", action="store_true", help="use torch.compile")
     train.add_argument("--verbose", action="store_true", help="log each process's first batch")
 
@@ -105,11 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True, help="FASTA file to evaluate on")
     evaluate.add_argument("--split", choices=("all", "validation", "train"), default="all",
                           help="evaluate only on the checkpoint's validation or training split (default all)")
-    evaluate.add_argument("--max-sequences", type=_positive_int, default=2000,
+    evaluate.add_argument("--max-sequences", type=positive_int, default=2000,
                           help="sequences for the ELBO (default 2000)")
-    evaluate.add_argument("--recovery-sequences", type=_positive_int, default=200,
+    evaluate.add_argument("--recovery-sequences", type=positive_int, default=200,
                           help="sequences for infill recovery (default 200)")
-    evaluate.add_argument("--grid", type=_positive_int, default=16, help="time points of the ELBO (default 16)")
+    evaluate.add_argument("--grid", type=positive_int, default=16, help="time points of the ELBO (default 16)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
 

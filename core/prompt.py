@@ -203,8 +203,9 @@ def _parse_set(text: str, start: int) -> tuple[Segment, int]:
 class EncodedLayouts:
     """A batch of layouts as tensors for the sampler.
 
-    tokens: (B, L) ids with MASK at masked positions; free: (B, L) bool, True where the
-    sampler fills in; allowed: (B, L, NUM_REAL) bool, the tokens each free position may take.
+    tokens: (B, L) ids with MASK at masked positions.
+    free: (B, L) bool, True where the sampler fills in.
+    allowed: (B, L, NUM_REAL) bool, the tokens each free position may take.
     """
 
     tokens: torch.Tensor

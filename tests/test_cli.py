@@ -29,8 +29,11 @@ def test_infill_writes_fasta_with_scores(tiny_checkpoint):
     assert headers[0].startswith(">candidate_1 seed=7 score=")
     sequences = [line for line in lines if not line.startswith(">")]
     for sequence in sequences:
-        assert sequence.startswith("MKV") and sequence[8:10] == "GL" and sequence[10] in "ST"
-        assert sequence.endswith("E") and len(sequence) == 12
+        assert sequence.startswith("MKV")
+        assert sequence[8:10] == "GL"
+        assert sequence[10] in "ST"
+        assert sequence.endswith("E")
+        assert len(sequence) == 12
 
 
 def test_infill_output_file_and_reproducibility(tiny_checkpoint, tmp_path):

@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from ..cli import non_negative_int, positive_float, positive_int
 from .hf import DEFAULT_MODEL
 from .remote import DEFAULT_TIMEOUT, ESM_ATLAS_URL, PUBLIC_MAX_RESIDUES
 from .server import DEFAULT_MAX_RESIDUES, DEFAULT_MAX_WAITING
@@ -29,9 +30,9 @@ def add_fold_commands(commands) -> None:
     fold.add_argument("--output", required=True, help="PDB file to write")
     fold.add_argument("--url", default=ESM_ATLAS_URL,
                       help=f"fold server URL for --backend remote (default: the public ESM Atlas, {ESM_ATLAS_URL})")
-    fold.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT,
+    fold.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT,
                       help=f"seconds to wait for the fold server (default {DEFAULT_TIMEOUT:g})")
-    fold.add_argument("--max-residues", type=_positive_int, default=PUBLIC_MAX_RESIDUES,
+    fold.add_argument("--max-residues", type=positive_int, default=PUBLIC_MAX_RESIDUES,
                       help=f"maximum sequence length in residues that the fold server accepts (default {PUBLIC_MAX_RESIDUES}, "
                            "the public service's limit)")
     fold.add_argument("--ca-file", help="extra trusted TLS certificates (PEM) for the fold server")
@@ -48,9 +49,9 @@ def add_fold_commands(commands) -> None:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every network interface)")
     serve.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000; 0 picks a free one)")
-    serve.add_argument("--max-residues", type=_positive_int, default=DEFAULT_MAX_RESIDUES,
+    serve.add_argument("--max-residues", type=positive_int, default=DEFAULT_MAX_RESIDUES,
                        help=f"maximum sequence length in residues (default {DEFAULT_MAX_RESIDUES})")
-    serve.add_argument("--max-waiting", type=_non_negative_int, default=DEFAULT_MAX_WAITING,
+    serve.add_argument("--max-waiting", type=non_negative_int, default=DEFAULT_MAX_WAITING,
                        help=f"requests that may wait for the running fold before others get HTTP 503 "
                             f"(default {DEFAULT_MAX_WAITING})")
     _add_local_options(serve)
@@ -59,7 +60,7 @@ def add_fold_commands(commands) -> None:
 
 def _add_local_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N for local ESMFold (default auto)")
-    parser.add_argument("--chunk-size", type=_positive_int,
+    parser.add_argument("--chunk-size", type=positive_int,
                         help="axial attention chunk size for long sequences; lower uses less memory (default: none)")
     parser.add_argument("--esm-weights",
                         help="folder with esmfold_3B_v1.pt and the ESM-2 3B files for --backend esmfold "
@@ -158,38 +159,8 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is invalid: use a whole number of at least 1")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is invalid: use a whole number of at least 0")
-    return value
-
-
 def _port(text: str) -> int:
-    value = _non_negative_int(text)
+    value = non_negative_int(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"{value} is invalid: a TCP port is between 0 and 65535")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"{text} is invalid: use a finite number above 0")
     return value
