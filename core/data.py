@@ -61,7 +61,15 @@ def read_fasta(path: str | Path) -> list[FastaRecord]:
         raise DataError(f"cannot read {path}: {error}") from None
     if "\x00" in text:
         raise DataError(f"{path} contains binary data: pass a plain or .gz FASTA file")
+    return parse_fasta_text(text, str(path))
 
+
+def parse_fasta_text(text: str, source: str = "the FASTA text") -> list[FastaRecord]:
+    """Split FASTA text into records, joining sequence lines and dropping whitespace.
+
+    Raises DataError, naming ``source``, when sequence data comes before the first header
+    or no record is found.
+    """
     records: list[FastaRecord] = []
     header, parts = None, []
     for line_number, line in enumerate(text.splitlines(), start=1):
@@ -73,15 +81,24 @@ def read_fasta(path: str | Path) -> list[FastaRecord]:
                 records.append(FastaRecord(header, "".join(parts)))
             header, parts = line[1:].strip(), []
         elif header is None:
-            raise DataError(f"{path}, line {line_number}: sequence data before the first '>' header: "
-                            "this is not FASTA")
+            raise DataError(f"{source}, line {line_number}: sequence data before the first '>' header, "
+                            "so this is not FASTA")
         else:
             parts.append("".join(line.split()))
     if header is not None:
         records.append(FastaRecord(header, "".join(parts)))
     if not records:
-        raise DataError(f"{path} contains no FASTA records: each record starts with a '>' header line")
+        raise DataError(f"{source} contains no FASTA records: each record starts with a '>' header line")
     return records
+
+
+def format_fasta(records: list[FastaRecord], width: int = 60) -> str:
+    """Write records as FASTA text with sequence lines of ``width`` characters."""
+    lines = []
+    for record in records:
+        lines.append(f">{record.header}")
+        lines.extend(record.sequence[i : i + width] for i in range(0, len(record.sequence), width))
+    return "\n".join(lines) + "\n"
 
 
 def load_dataset(path: str | Path, max_residues: int) -> Dataset:

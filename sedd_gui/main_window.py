@@ -644,9 +644,9 @@ class MainWindow(QMainWindow):
 
     def _paste_fasta(self, text: str) -> None:
         try:
-            records = parse_fasta_text(text)
+            records = parse_fasta_text(text, "The pasted text")
         except ValueError as error:
-            self.banner.show_message(f"The pasted text is not valid FASTA: {error}", "error")
+            self.banner.show_message(str(error), "error")
             return
         self._use_records(records, "the clipboard")
 
