@@ -130,8 +130,12 @@ class _Distributed:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def close(self) -> None:
+    def barrier(self) -> None:
         if self.enabled:
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.enabled and dist.is_initialized():
             dist.destroy_process_group()
 
 
@@ -143,7 +147,10 @@ def train(config: TrainConfig) -> Path:
     """Train (or resume) a model as configured; return the output directory."""
     distributed = _Distributed(config.device)
     try:
-        return _train(config, distributed)
+        output = _train(config, distributed)
+        # Every rank finishes its collectives before gloo or NCCL tears down its threads.
+        distributed.barrier()
+        return output
     finally:
         distributed.close()
 
@@ -259,8 +266,7 @@ def _train(config: TrainConfig, distributed: _Distributed) -> Path:
         if done % config.save_every == 0 or done == config.steps:
             if distributed.is_main:
                 _save(output, model, ema, optimizer, generator, noise, metadata, done, history, config)
-            if distributed.enabled:
-                dist.barrier()
+            distributed.barrier()
     if progress is not None:
         progress.close()
     return output
