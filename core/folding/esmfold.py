@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+from .local import LocalModelBackend
 from .structure import FoldError, Structure, check_folded_pdb, validate_sequence, with_plddt_bfactors
 
 BACKEND_NAME = "esmfold"
@@ -93,7 +94,7 @@ def check_available(weights_dir: str | Path | None = None) -> Path:
     return folder
 
 
-class FairEsmBackend:
+class FairEsmBackend(LocalModelBackend):
     """ESMFold v1 from fair-esm; the model loads on the first fold and stays in memory.
 
     The language model runs in float16 on CUDA and float32 elsewhere, because fair-esm
@@ -106,24 +107,11 @@ class FairEsmBackend:
 
     def __init__(self, weights_dir: str | Path | None = None, device: str = "auto",
                  chunk_size: int | None = None, num_recycles: int | None = None):
+        super().__init__()
         self.weights_dir = weights_dir
         self.device_name = device
         self.chunk_size = chunk_size
         self.num_recycles = num_recycles
-        self._model = None
-        self._load_lock = threading.Lock()
-
-    @property
-    def loaded(self) -> bool:
-        """Whether the model is in memory, so that the next fold starts without loading."""
-        return self._model is not None
-
-    def load(self):
-        """Load ESMFold onto the device (once), raising FoldError when it is unavailable."""
-        with self._load_lock:
-            if self._model is None:
-                self._model = self._load_model()
-            return self._model
 
     def _load_model(self):
         from ..device import resolve_device

@@ -8,10 +8,10 @@ The port writes pLDDT into the PDB B-factors on a 0-1 scale; this backend rewrit
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
+from .local import LocalModelBackend
 from .structure import FoldError, Structure, check_folded_pdb, validate_sequence, with_plddt_bfactors
 
 BACKEND_NAME = "hf"
@@ -19,7 +19,7 @@ DEFAULT_MODEL = "facebook/esmfold_v1"
 INSTALL_HINT = "install it with: pip install 'sedd-gui[hf]' (or pip install 'transformers>=4.40')"
 
 
-class HFEsmFoldBackend:
+class HFEsmFoldBackend(LocalModelBackend):
     """ESMFold from a transformers model folder or Hub id; the model loads on the first fold.
 
     The language model runs in float16 on CUDA and float32 elsewhere. ``chunk_size``
@@ -29,23 +29,10 @@ class HFEsmFoldBackend:
     name = BACKEND_NAME
 
     def __init__(self, model: str | Path = DEFAULT_MODEL, device: str = "auto", chunk_size: int | None = None):
+        super().__init__()
         self.model_name = str(model)
         self.device_name = device
         self.chunk_size = chunk_size
-        self._model = None
-        self._load_lock = threading.Lock()
-
-    @property
-    def loaded(self) -> bool:
-        """Whether the model is in memory, so that the next fold starts without loading."""
-        return self._model is not None
-
-    def load(self):
-        """Load the model onto the device (once), raising FoldError when it is unavailable."""
-        with self._load_lock:
-            if self._model is None:
-                self._model = self._load_model()
-            return self._model
 
     def _load_model(self):
         from ..device import resolve_device
