@@ -9,7 +9,7 @@ real tokens, and r = 1 / expm1(sigmabar):
 which is >= 0 and zero exactly when q is the indicator of x0[i], i.e. when the score
 equals the denoising target. The second form keeps every quantity O(1) for small
 sigmabar, where r is large. The sequence loss is sigma(t) * sum of terms over masked
-positions, in nats; its average over t ~ U[eps, 1] bounds -log p(x0) from above.
+positions, in nats. Its average over t ~ U[eps, 1] bounds -log p(x0) from above.
 """
 
 from __future__ import annotations

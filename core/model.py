@@ -2,7 +2,7 @@
 
 Two parametrisations of the concrete score s(x_t, sigmabar)[i, y] (see core.loss):
 
-- time-conditioned, as in the original SEDD (Lou et al., 2024): the network sees
+- time-conditioned, as in the original SEDD (Lou et al., 2024): the network receives
   sigmabar through adaptive layer norm and outputs log-scores directly, offset by
   -log(expm1(sigmabar)) so that an untrained network starts at the right scale;
 - time-independent (factorised, Ou et al., arXiv:2406.03736): the network outputs

@@ -152,8 +152,8 @@ def sample(model: Denoiser, tokens: torch.Tensor, free: torch.Tensor, allowed: t
 
     tokens: (B, L) ids with MASK at free positions; free: (B, L) bool; allowed:
     (B, L, V) bool. The generator's return value (StopIteration.value) is a SampleResult;
-    ``run`` wraps this. ``should_stop`` is polled before every step, and a True answer
-    ends the run with what has been unmasked so far.
+    ``run`` wraps this. ``should_stop`` is polled before every step. When it returns True, the
+    run ends with what has been unmasked so far.
     """
     if steps < 1:
         raise ValueError(f"steps={steps} is invalid: use at least 1 step")

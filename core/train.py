@@ -5,8 +5,8 @@ slice of every global batch through DistributedDataParallel (gloo on CPU, NCCL o
 CUDA), and only rank 0 writes files.
 
 A run directory contains the checkpoint (config.json, model.safetensors with the EMA
-weights) plus the training state for --resume (training_state.safetensors: raw weights,
-optimizer moments, RNG state; training_state.json: step and schedule). Everything is
+weights) plus the training state for --resume. training_state.safetensors stores the
+raw weights, optimizer moments and RNG state, and training_state.json the step and schedule. Everything is
 written atomically every --save-every steps and at the end.
 """
 

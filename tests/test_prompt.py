@@ -44,7 +44,8 @@ def test_encoding_adds_bos_eos_and_padding():
     batch = encode_layouts([layout], 8)
     assert batch.tokens[0].tolist() == [BOS, RESIDUE_TO_ID["M"], RESIDUE_TO_ID["A"], MASK, EOS, PAD, PAD, PAD]
     assert batch.free[0].tolist() == [False, False, False, True, False, False, False, False]
-    assert batch.allowed[0, 3, RESIDUE_TO_ID["W"]] and not batch.allowed[0, 3, RESIDUE_TO_ID["X"]]
+    assert batch.allowed[0, 3, RESIDUE_TO_ID["W"]]
+    assert not batch.allowed[0, 3, RESIDUE_TO_ID["X"]]
     assert not batch.allowed[0, 3, PAD]
 
 
